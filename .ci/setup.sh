@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian/Ubuntu machine: system packages, a virtual environment in
+# .venv, and the harness installed in it (editable). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)          # FFmpeg baseline in `vqa bench speed`
+command -v chromium >/dev/null 2>&1 || need+=(chromium)      # opens the HTML report in tests
+command -v node >/dev/null 2>&1 || need+=(nodejs)            # Allure 3 report generator
+command -v npm >/dev/null 2>&1 || need+=(npm)
+if ((${#need[@]})); then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "installing system packages: ${need[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[dev]'
+.venv/bin/vqa reference build

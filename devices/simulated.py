@@ -1,0 +1,334 @@
+"""The simulated TV: plays reference titles in real time and answers keys, with injectable faults.
+
+Its HDMI-like output pushes BGR frames and float32 audio at the title's own rate, paced by the
+monotonic clock, to whatever sources subscribe; the capture rig records them through the same
+`VideoSource` / `AudioSource` interface a capture card uses.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+from devices.base import Device, DeviceError, PlayerStatus
+from harness.capture import AudioCallback, AudioSource, CaptureRig, VideoCallback, VideoSource
+from harness.config import DeviceSpec, FaultSpec, SimulatorSpec
+from harness.reference import Title, TitleError, ensure_titles
+
+AUDIO_RATE = 48000
+HOME_FPS = 25.0
+
+
+class SimOutput:
+    """The device's output connector: fans frames and audio out to subscribers."""
+
+    def __init__(self) -> None:
+        self.video_subs: list[VideoCallback] = []
+        self.audio_subs: list[AudioCallback] = []
+        self.lock = threading.Lock()
+
+    def emit_video(self, img: np.ndarray, t: float) -> None:
+        with self.lock:
+            subs = list(self.video_subs)
+        for cb in subs:
+            cb(img, t)
+
+    def emit_audio(self, samples: np.ndarray, t: float) -> None:
+        with self.lock:
+            subs = list(self.audio_subs)
+        for cb in subs:
+            cb(samples, t)
+
+
+class _SimVideo(VideoSource):
+    def __init__(self, out: SimOutput, uri: str):
+        self.out, self.uri, self.cb = out, uri, None
+
+    def start(self, on_frame: VideoCallback) -> None:
+        self.cb = on_frame
+        with self.out.lock:
+            self.out.video_subs.append(on_frame)
+
+    def stop(self) -> None:
+        with self.out.lock:
+            if self.cb in self.out.video_subs:
+                self.out.video_subs.remove(self.cb)
+
+
+class _SimAudio(AudioSource):
+    def __init__(self, out: SimOutput, uri: str):
+        self.out, self.uri, self.cb = out, uri, None
+        self.samplerate, self.channels = AUDIO_RATE, 2
+
+    def start(self, on_audio: AudioCallback) -> None:
+        self.cb = on_audio
+        with self.out.lock:
+            self.out.audio_subs.append(on_audio)
+
+    def stop(self) -> None:
+        with self.out.lock:
+            if self.cb in self.out.audio_subs:
+                self.out.audio_subs.remove(self.cb)
+
+
+class _TitleDecoder:
+    """Sequential decoding with seeking; frame i of the title as BGR."""
+
+    def __init__(self, title: Title):
+        self.title = title
+        self.c = av.open(str(title.path))
+        self.s = self.c.streams.video[0]
+        self.s.thread_type = "AUTO"
+        self._it = None
+        self._next = 0
+        self.last: np.ndarray | None = None
+
+    def _restart(self, index: int) -> None:
+        ts = int(index / self.title.fps / self.s.time_base)
+        self.c.seek(ts, stream=self.s, backward=True, any_frame=False)
+        self._it = self.c.decode(self.s)
+        self._next = -1
+
+    def frame(self, index: int) -> np.ndarray:
+        index = max(0, min(index, self.title.frames - 1))
+        if self.last is not None and index == self._next - 1:
+            return self.last
+        if self._it is None or index < self._next or index > self._next + 50 or self._next < 0 and index < 0:
+            self._restart(index)
+        assert self._it is not None
+        for fr in self._it:
+            i = int(round(float(fr.pts * fr.time_base) * self.title.fps))
+            self._next = i + 1
+            if i >= index:
+                self.last = fr.to_ndarray(format="bgr24")
+                return self.last
+        return self.last if self.last is not None else np.zeros((self.title.height, self.title.width, 3), np.uint8)
+
+    def close(self) -> None:
+        self.c.close()
+
+
+class SimulatedDevice(Device):
+    def __init__(self, spec: DeviceSpec, titles: list[Title] | None = None):
+        super().__init__(spec)
+        self.sim: SimulatorSpec = spec.simulator or SimulatorSpec()
+        self._titles = titles
+        self.output = SimOutput()
+        self._rig = CaptureRig(
+            spec.rig,
+            _SimVideo(self.output, spec.rig.video),
+            _SimAudio(self.output, spec.rig.audio or "sim://") if spec.rig.audio else None,
+            spec.calibration.model_dump(),
+        )
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.state = "home"
+        self.focus = 0
+        self.title: Title | None = None
+        self.position_s = 0.0
+        self._until = 0.0  # monotonic end of loading / seeking
+        self._decoder: _TitleDecoder | None = None
+        self._audio: np.ndarray | None = None
+        self._held: np.ndarray | None = None
+        self._home_cache: dict[int, np.ndarray] = {}
+        self.frames_late = 0
+
+    @property
+    def rig(self) -> CaptureRig:
+        return self._rig
+
+    @property
+    def titles(self) -> list[Title]:
+        if self._titles is None:
+            try:
+                self._titles = ensure_titles()
+            except TitleError as e:
+                raise DeviceError(f"{self.name}: reference titles unavailable: {e}") from None
+        return self._titles
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def open(self) -> None:
+        if self._thread is None:
+            _ = self.titles
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=f"sim-{self.name}", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._decoder is not None:
+            self._decoder.close()
+            self._decoder = None
+
+    # ---- control ---------------------------------------------------------------------------
+    def _send_key(self, key: str) -> None:
+        if self._thread is None:
+            raise DeviceError(f"{self.name}: device is not open (control {self.spec.control})")
+        with self._lock:
+            st = self.state
+            if st == "home":
+                if key in ("left", "up"):
+                    self.focus = (self.focus - 1) % len(self.titles)
+                elif key in ("right", "down"):
+                    self.focus = (self.focus + 1) % len(self.titles)
+                elif key in ("select", "play", "play_pause"):
+                    self._start(self.titles[self.focus], 0.0)
+                return
+            if key in ("home", "back", "stop"):
+                self.state = "home"
+                self.title = None
+            elif key == "pause" or (key == "play_pause" and st == "playing"):
+                if st == "playing":
+                    self.state = "paused"
+            elif key == "play" or (key == "play_pause" and st == "paused"):
+                if st == "paused":
+                    self.state = "playing"
+            elif key in ("fast_forward", "right") and st in ("playing", "paused"):
+                self._seek(self.sim.seek_step_s)
+            elif key in ("rewind", "left") and st in ("playing", "paused"):
+                self._seek(-self.sim.seek_step_s)
+
+    def launch(self, title_id: str) -> None:
+        for i, t in enumerate(self.titles):
+            if t.id == title_id:
+                with self._lock:
+                    self.focus = i
+                    self.state = "home"
+                self.press("select")
+                return
+        raise DeviceError(f"{self.name}: no title {title_id!r}; known: {', '.join(t.id for t in self.titles)}")
+
+    def status(self) -> PlayerStatus:
+        with self._lock:
+            return PlayerStatus(self.state, self.title.id if self.title else None, round(self.position_s, 3))
+
+    def _start(self, title: Title, position: float) -> None:
+        if self._decoder is None or self._decoder.title.id != title.id:
+            if self._decoder is not None:
+                self._decoder.close()
+            self._decoder = _TitleDecoder(title)
+            raw = np.fromfile(title.audio_path, dtype=np.float32)
+            self._audio = raw.reshape(-1, 2)
+        self.title = title
+        self.position_s = position
+        self._held = None
+        self.state = "loading"
+        self._until = time.monotonic() + self.sim.startup_delay_s
+
+    def _seek(self, delta: float) -> None:
+        assert self.title is not None
+        self.position_s = float(np.clip(self.position_s + delta, 0.0, self.title.duration_s - 1.0 / self.title.fps))
+        self._resume_state = self.state
+        self.state = "seeking"
+        self._until = time.monotonic() + self.sim.seek_rebuffer_s
+
+    # ---- the player loop -------------------------------------------------------------------
+    def _fault(self, kind: str, pos: float) -> FaultSpec | None:
+        for f in self.sim.faults:
+            if f.type == kind and f.active(pos):
+                return f
+        return None
+
+    def _run(self) -> None:
+        k = 0
+        t_base = time.monotonic()
+        fps = HOME_FPS
+        audio_done = 0
+        while not self._stop.is_set():
+            with self._lock:
+                cur_fps = self.title.fps if self.title is not None else HOME_FPS
+            if cur_fps != fps:  # a new frame rate restarts the schedule
+                fps, t_base, k, audio_done = cur_fps, time.monotonic(), 0, 0
+            due = t_base + k / fps
+            now = time.monotonic()
+            if due > now:
+                time.sleep(due - now)
+            n_audio = int(round((k + 1) * AUDIO_RATE / fps)) - audio_done
+            audio_done += n_audio
+            late = time.monotonic() - due > 2.0 / fps
+            with self._lock:
+                img, snd = self._tick(fps, n_audio, render=not late)
+            t = t_base + k / fps
+            if img is not None:
+                self.output.emit_video(img, t)
+            else:
+                self.frames_late += 1
+            self.output.emit_audio(snd, t)
+            k += 1
+
+    def _tick(self, fps: float, n_audio: int, render: bool) -> tuple[np.ndarray | None, np.ndarray]:
+        silence = np.zeros((n_audio, 2), np.float32)
+        now = time.monotonic()
+        if self.state in ("loading", "seeking") and now >= self._until:
+            self.state = "playing" if self.state == "loading" else getattr(self, "_resume_state", "playing")
+        st = self.state
+        if st == "home" or self.title is None:
+            return (self._home() if render else None), silence
+        if st == "loading":
+            return np.zeros((self.title.height, self.title.width, 3), np.uint8), silence
+        assert self._decoder is not None and self._audio is not None
+        if st in ("paused", "seeking"):
+            img = self._held if self._held is not None else self._decoder.frame(int(round(self.position_s * fps)))
+            return img, silence
+        # playing
+        pos = self.position_s
+        if pos >= self.title.duration_s - 1e-6:
+            self.state, self.title = "home", None
+            return self._home(), silence
+        snd = self._audio_at(pos, n_audio)
+        frozen = self._fault("frozen_video", pos)
+        if frozen is not None and self._held is not None and getattr(self, "_held_fault", None) is frozen:
+            img = self._held
+        elif self._fault("black_frames", pos) is not None:
+            img = np.zeros((self.title.height, self.title.width, 3), np.uint8)
+        elif render or frozen is not None:
+            img = self._decoder.frame(int(round(pos * fps)))
+            self._held_fault = frozen
+        else:
+            img = None
+        if img is not None and img is not self._held:
+            self._held = img
+        if self._fault("audio_dropout", pos) is not None:
+            snd[:] = 0.0
+        self.position_s = pos + 1.0 / fps
+        return img, snd
+
+    def _audio_at(self, pos: float, n: int) -> np.ndarray:
+        assert self._audio is not None
+        off = self._fault("av_offset", pos)
+        delay_s = off.offset_ms / 1000.0 if off is not None else 0.0  # positive: audio late
+        start = int(round((pos - delay_s) * AUDIO_RATE))
+        out = np.zeros((n, 2), np.float32)
+        a, b = max(0, start), min(len(self._audio), start + n)
+        if b > a:
+            out[a - start : b - start] = self._audio[a:b]
+        return out
+
+    def _home(self) -> np.ndarray:
+        """A launcher screen: title tiles, the focused one highlighted with a slow pulse."""
+        phase = int(time.monotonic() * 8) % 16
+        key = self.focus * 16 + phase
+        if key not in self._home_cache:
+            w, h = 1280, 720
+            img = np.full((h, w, 3), (48, 30, 24), np.uint8)
+            cv2.putText(img, f"{self.name}  home", (60, 90), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (235, 235, 235), 2)
+            for i, t in enumerate(self.titles):
+                x = 60 + i * 380
+                color = (60, 140, 230) if i == self.focus else (90, 90, 90)
+                thick = 4 + (abs(phase - 8) if i == self.focus else 0)
+                cv2.rectangle(img, (x, 200), (x + 340, 400), color, thick)
+                cv2.putText(img, t.id, (x + 20, 310), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (235, 235, 235), 2)
+            self._home_cache[key] = img
+        return self._home_cache[key]
+
+    def describe(self) -> dict[str, Any]:
+        return {"simulator": self.sim.model_dump(), "titles": [t.id for t in self.titles]}

@@ -1,0 +1,88 @@
+"""One decode pass over a capture or media file feeds every detector; the result follows the JSON contract."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.detectors import DEFAULT_DETECTORS, Detector, create
+from harness.events import Event
+from harness.media import Frame, MediaInfo, MediaReader
+
+
+@dataclass
+class AnalysisResult:
+    media: MediaInfo
+    detectors: list[Detector]
+    events: list[Event]
+    measurements: dict[str, float] = field(default_factory=dict)
+    verdict: str = "pass"
+    reasons: list[str] = field(default_factory=list)
+
+    def signals(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for d in self.detectors:
+            out.update(d.signals())
+        return out
+
+    def detector(self, name: str) -> Detector:
+        for d in self.detectors:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "media": self.media.to_dict(),
+            "detectors": [x.describe() for x in self.detectors],
+            "events": [e.to_dict() for e in self.events],
+            "measurements": {k: round(v, 4) for k, v in self.measurements.items()},
+            "verdict": self.verdict,
+        }
+        if self.reasons:
+            d["reasons"] = self.reasons
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def analyze(
+    path: str | Path,
+    detectors: Iterable[str] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    progress: Callable[[float, float], None] | None = None,
+) -> AnalysisResult:
+    """Run detectors over `path` (media file or capture bundle). Raises MediaError on bad input.
+
+    The verdict here is the plain one (`fail` when any event was found); scenario policies in
+    `harness.verdict` decide what counts in a suite.
+    """
+    reader = MediaReader(path)
+    names = list(detectors or DEFAULT_DETECTORS)
+    dets = [create(n, (params or {}).get(n)) for n in names]
+    video = [d for d in dets if d.consumes == "video"]
+    audio = [d for d in dets if d.consumes == "audio"]
+    total = reader.info.duration_s or 0.0
+    last_report = -1.0
+    for item in reader.read(video=bool(video), audio=bool(audio)):
+        if isinstance(item, Frame):
+            for d in video:
+                d.feed_video(item)
+            t = item.pts_s
+        else:
+            for d in audio:
+                d.feed_audio(item)
+            t = item.start_s
+        if progress is not None and t - last_report >= 0.5:
+            progress(t, total)
+            last_report = t
+    events = sorted((e for d in dets for e in d.finish()), key=lambda e: (e.start_s, e.type))
+    if progress is not None:
+        progress(total, total)
+    return AnalysisResult(reader.info, dets, events, verdict="fail" if events else "pass")

@@ -1,0 +1,332 @@
+"""Capture rigs and capture bundles.
+
+A rig pairs a video source and an audio source. Sources push what they receive, stamped on one
+monotonic clock (`time.monotonic()`); a `Recording` writes it to a bundle on disk as it arrives,
+so an interrupted run keeps what it got:
+
+    <bundle>/video.mkv     H.264 (low CRF) in Matroska, pts in ms on the capture clock
+    <bundle>/audio.wav     PCM16, header rewritten every second
+    <bundle>/frames.csv    index, capture_s, monotonic_s for every frame
+    <bundle>/markers.jsonl key presses and device status on the capture clock
+    <bundle>/meta.json     device, title, rig, calibration, encoder settings, times
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import struct
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from harness.config import RigSpec
+
+VideoCallback = Callable[[np.ndarray, float], None]  # BGR frame, monotonic time it was shown
+AudioCallback = Callable[[np.ndarray, float], None]  # float32 (n, ch), monotonic time of first sample
+
+
+class CaptureError(Exception):
+    """A capture source failed; the message names the device, the part and the address."""
+
+
+class VideoSource(ABC):
+    """Where frames come from (a capture card, a network stream, the simulated device)."""
+
+    uri: str
+
+    @abstractmethod
+    def start(self, on_frame: VideoCallback) -> None: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def describe(self) -> dict[str, Any]:
+        return {"uri": self.uri}
+
+
+class AudioSource(ABC):
+    uri: str
+    samplerate: int
+    channels: int
+
+    @abstractmethod
+    def start(self, on_audio: AudioCallback) -> None: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def describe(self) -> dict[str, Any]:
+        return {"uri": self.uri, "samplerate": self.samplerate, "channels": self.channels}
+
+
+class WavWriter:
+    """PCM16 WAV that is valid on disk while it grows: the header is patched every `patch_every_s`."""
+
+    def __init__(self, path: Path, samplerate: int, channels: int, patch_every_s: float = 1.0):
+        self.path, self.rate, self.ch = path, samplerate, channels
+        self.f = open(path, "wb")
+        self.frames = 0
+        self._since_patch = 0
+        self._patch_every = int(samplerate * patch_every_s)
+        self._write_header()
+
+    def _write_header(self) -> None:
+        data = self.frames * self.ch * 2
+        self.f.seek(0)
+        self.f.write(
+            b"RIFF"
+            + struct.pack("<I", 36 + data)
+            + b"WAVEfmt "
+            + struct.pack("<IHHIIHH", 16, 1, self.ch, self.rate, self.rate * self.ch * 2, self.ch * 2, 16)
+            + b"data"
+            + struct.pack("<I", data)
+        )
+        self.f.seek(0, 2)
+
+    def write(self, samples: np.ndarray) -> None:
+        x = np.clip(samples.reshape(-1, self.ch), -1.0, 1.0)
+        self.f.write((x * 32767.0).round().astype("<i2").tobytes())
+        self.frames += len(x)
+        self._since_patch += len(x)
+        if self._since_patch >= self._patch_every:
+            self._write_header()
+            self.f.flush()
+            self._since_patch = 0
+
+    def close(self) -> None:
+        if not self.f.closed:
+            self._write_header()
+            self.f.close()
+
+
+@dataclass
+class Capture:
+    """A recorded bundle on disk."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: str | Path) -> Capture:
+        p = Path(path)
+        return cls(p, json.loads((p / "meta.json").read_text()))
+
+    @property
+    def video_path(self) -> Path:
+        return self.path / self.meta["files"]["video"]
+
+    @property
+    def audio_path(self) -> Path | None:
+        a = self.meta["files"].get("audio")
+        return self.path / a if a else None
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.meta.get("duration_s") or 0.0)
+
+    def markers(self, kind: str | None = None) -> list[dict[str, Any]]:
+        p = self.path / "markers.jsonl"
+        if not p.exists():
+            return []
+        out = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+        return [m for m in out if kind is None or m.get("kind") == kind]
+
+    def frame_times(self) -> np.ndarray:
+        rows = (self.path / "frames.csv").read_text().splitlines()[1:]
+        return np.array([float(r.split(",")[1]) for r in rows if r])
+
+
+class Recording:
+    """A capture in progress; frames and audio go to disk on a writer thread as they arrive."""
+
+    def __init__(self, rig: CaptureRig, bundle: Path, meta: dict[str, Any]):
+        self.rig = rig
+        self.bundle = bundle
+        bundle.mkdir(parents=True, exist_ok=True)
+        self.t0 = time.monotonic()
+        self.meta = dict(meta)
+        self._vq: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(maxsize=256)
+        self._markers = open(bundle / "markers.jsonl", "a", buffering=1)
+        self._frames_csv = open(bundle / "frames.csv", "w", buffering=1)
+        self._frames_csv.write("index,capture_s,monotonic_s\n")
+        self._lock = threading.Lock()
+        self.frames = 0
+        self.dropped = 0
+        self.audio: WavWriter | None = None
+        self.audio_start_s: float | None = None
+        self._audio_dev_ms = 0.0
+        self._error: BaseException | None = None
+        spec = rig.spec
+        self.meta.update(
+            {
+                "started_utc": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                "monotonic_t0": self.t0,
+                "rig": {"video": rig.video.describe(), "audio": rig.audio.describe() if rig.audio else None},
+                "encoder": {
+                    "codec": spec.record_codec,
+                    "crf": spec.record_crf,
+                    "container": "matroska",
+                    "pix_fmt": "yuv420p",
+                    "time_base": "1/1000",
+                },
+                "files": {
+                    "video": "video.mkv",
+                    "audio": "audio.wav" if rig.audio else None,
+                    "frames": "frames.csv",
+                    "markers": "markers.jsonl",
+                },
+                "complete": False,
+            }
+        )
+        self._write_meta()
+        self._writer = threading.Thread(target=self._write_video, name="capture-video-writer", daemon=True)
+        self._writer.start()
+        rig.video.start(self._on_frame)
+        if rig.audio:
+            self.audio = WavWriter(bundle / "audio.wav", rig.audio.samplerate, rig.audio.channels)
+            rig.audio.start(self._on_audio)
+        self.mark("recording_started")
+
+    @property
+    def now_s(self) -> float:
+        return time.monotonic() - self.t0
+
+    def _write_meta(self) -> None:
+        tmp = self.bundle / "meta.json.tmp"
+        tmp.write_text(json.dumps(self.meta, indent=2, default=str))
+        tmp.replace(self.bundle / "meta.json")
+
+    def mark(self, label: str, **data: Any) -> None:
+        """Note something on the capture clock (key presses, device status)."""
+        rec = {"kind": label, "capture_s": round(self.now_s, 4), **data}
+        self._markers.write(json.dumps(rec, default=str) + "\n")
+
+    def _on_frame(self, img: np.ndarray, t_mono: float) -> None:
+        if t_mono < self.t0:
+            return
+        try:
+            self._vq.put_nowait((img, t_mono))
+        except queue.Full:
+            self.dropped += 1
+
+    def _on_audio(self, samples: np.ndarray, t_first: float) -> None:
+        assert self.audio is not None
+        with self._lock:
+            if self.audio_start_s is None:
+                self.audio_start_s = t_first - self.t0
+            else:
+                expected = self.t0 + self.audio_start_s + self.audio.frames / self.audio.rate
+                self._audio_dev_ms = max(self._audio_dev_ms, abs(t_first - expected) * 1000)
+            self.audio.write(samples)
+
+    def _write_video(self) -> None:
+        spec = self.rig.spec
+        try:
+            # short clusters, flushed per packet: a crash leaves a playable file up to the last second
+            opts = {"cluster_time_limit": "1000", "flush_packets": "1"}
+            with av.open(str(self.bundle / "video.mkv"), "w", format="matroska", options=opts) as c:
+                s = None
+                last_pts = -1
+                while True:
+                    item = self._vq.get()
+                    if item is None:
+                        break
+                    img, t_mono = item
+                    if s is None:
+                        s = c.add_stream(spec.record_codec, rate=Fraction(1000, 1))
+                        s.width, s.height = img.shape[1], img.shape[0]
+                        s.pix_fmt = "yuv420p"
+                        s.time_base = Fraction(1, 1000)
+                        s.codec_context.time_base = Fraction(1, 1000)
+                        if spec.record_codec == "libx264":
+                            s.options = {"crf": str(spec.record_crf), "preset": "superfast", "bf": "0"}
+                        self.meta["video_size"] = [img.shape[1], img.shape[0]]
+                    pts = max(last_pts + 1, int(round((t_mono - self.t0) * 1000)))
+                    frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+                    frame.pts = pts
+                    frame.time_base = Fraction(1, 1000)
+                    for p in s.encode(frame):
+                        c.mux(p)
+                    self._frames_csv.write(f"{self.frames},{pts / 1000:.3f},{t_mono:.6f}\n")
+                    self.frames += 1
+                    last_pts = pts
+                if s is not None:
+                    for p in s.encode():
+                        c.mux(p)
+        except BaseException as e:  # surfaced by stop(); the bundle keeps what was written
+            self._error = e
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+    def wait_until(self, capture_s: float) -> None:
+        self.wait(capture_s - self.now_s)
+
+    def stop(self) -> Capture:
+        end = self.now_s
+        try:
+            self.rig.video.stop()
+            if self.rig.audio:
+                self.rig.audio.stop()
+        finally:
+            self._vq.put(None)
+            self._writer.join(timeout=60)
+            if self.audio:
+                self.audio.close()
+            self.mark("recording_stopped")
+            self._markers.close()
+            self._frames_csv.close()
+            self.meta.update(
+                {
+                    "duration_s": round(end, 4),
+                    "frames": self.frames,
+                    "frames_dropped_by_recorder": self.dropped,
+                    "audio_start_s": round(self.audio_start_s or 0.0, 6),
+                    "audio_samples": self.audio.frames if self.audio else 0,
+                    "audio_clock_deviation_ms": round(self._audio_dev_ms, 3),
+                    "complete": self._error is None,
+                }
+            )
+            if self._error is not None:
+                self.meta["error"] = repr(self._error)
+            self._write_meta()
+        if self._error is not None:
+            raise CaptureError(f"recording to {self.bundle} failed: {self._error}") from self._error
+        return Capture(self.bundle, self.meta)
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.meta.get("duration_s"):
+            self.stop()
+
+
+class CaptureRig:
+    """The video and audio sources for one device, plus its calibration."""
+
+    def __init__(self, spec: RigSpec, video: VideoSource, audio: AudioSource | None, calibration: dict[str, Any]):
+        self.spec = spec
+        self.video = video
+        self.audio = audio
+        self.calibration = calibration
+
+    def start(self, bundle: str | Path, meta: dict[str, Any] | None = None) -> Recording:
+        m = dict(meta or {})
+        m["calibration"] = self.calibration
+        return Recording(self, Path(bundle), m)
+
+    def record(self, bundle: str | Path, seconds: float, meta: dict[str, Any] | None = None) -> Capture:
+        rec = self.start(bundle, meta)
+        rec.wait(seconds)
+        return rec.stop()

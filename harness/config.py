@@ -1,0 +1,149 @@
+"""The lab inventory (`devices/lab.yaml`): which devices exist, how to control and capture them.
+
+Validated with pydantic; every error names the file and what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+INVENTORY_ENV = "VQA_INVENTORY"
+DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "devices" / "lab.yaml"
+
+
+class InventoryError(Exception):
+    """The inventory file is missing or invalid, or names no such device."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Calibration(_Strict):
+    """What the capture chain itself adds, measured on a known-good path (`vqa calibrate`)."""
+
+    av_offset_ms: float = Field(0.0, description="capture chain's own A/V offset, positive = audio late")
+    video_latency_ms: float = Field(0.0, description="key press to picture change added by the rig")
+
+
+class RigSpec(_Strict):
+    """Where a device's output is recorded from.
+
+    `video` / `audio` are URIs: `sim://` (in-process from the simulated device); real capture
+    backends (`v4l2:///dev/video0`, `udp://...`, `pulse:...`) plug in behind the same interface.
+    """
+
+    video: str
+    audio: str | None = None
+    record_codec: Literal["libx264", "ffv1"] = "libx264"
+    record_crf: int = Field(
+        12, ge=0, le=30, description="x264 CRF of the recording; low, so the harness adds no visible artefacts"
+    )
+
+
+class FaultSpec(_Strict):
+    """A defect the simulated device injects at a title position (seconds into the title)."""
+
+    type: Literal["black_frames", "frozen_video", "audio_dropout", "av_offset"]
+    at_s: float = Field(0.0, ge=0)
+    duration_s: float = Field(0.0, ge=0, description="0 with av_offset means for the whole title")
+    offset_ms: float = Field(0.0, description="av_offset only: positive = audio late")
+
+    def active(self, position_s: float) -> bool:
+        if self.type == "av_offset" and self.duration_s == 0:
+            return True
+        return self.at_s <= position_s < self.at_s + self.duration_s
+
+
+class SimulatorSpec(_Strict):
+    """Behaviour of the simulated device's player."""
+
+    startup_delay_s: float = Field(0.8, ge=0, le=30, description="black 'loading' time after launch")
+    seek_step_s: float = Field(10.0, gt=0)
+    seek_rebuffer_s: float = Field(0.3, ge=0, description="picture held, sound muted while a seek buffers")
+    faults: list[FaultSpec] = Field(default_factory=list)
+
+
+class DeviceSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    kind: Literal["tv", "stb", "console"]
+    control: str = Field(
+        description="control URI: sim://, itach://host:4998/1, serial:///dev/ttyUSB0, adb://..., ecp://host"
+    )
+    rig: RigSpec
+    calibration: Calibration = Field(default_factory=Calibration)
+    features: list[str] = Field(default_factory=list, description="feature tags suites can require")
+    simulator: SimulatorSpec | None = None
+    description: str = ""
+
+    @field_validator("control")
+    @classmethod
+    def _has_scheme(cls, v: str) -> str:
+        if "://" not in v:
+            raise ValueError(f"control URI {v!r} has no scheme (expected e.g. sim://, itach://host:4998/1)")
+        return v
+
+    @property
+    def control_scheme(self) -> str:
+        return self.control.split("://", 1)[0]
+
+
+class Inventory(_Strict):
+    devices: list[DeviceSpec]
+    path: Path | None = Field(None, exclude=True)
+
+    @field_validator("devices")
+    @classmethod
+    def _unique(cls, v: list[DeviceSpec]) -> list[DeviceSpec]:
+        seen: set[str] = set()
+        for d in v:
+            if d.name in seen:
+                raise ValueError(f"device name {d.name!r} appears twice")
+            seen.add(d.name)
+        return v
+
+    @property
+    def names(self) -> list[str]:
+        return [d.name for d in self.devices]
+
+    def get(self, name: str) -> DeviceSpec:
+        for d in self.devices:
+            if d.name == name:
+                return d
+        raise InventoryError(f"unknown device {name!r} in {self.path}; known devices: {', '.join(self.names)}")
+
+
+def inventory_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """`--inventory PATH` wins, then $VQA_INVENTORY, then the repository's devices/lab.yaml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(INVENTORY_ENV)
+    return Path(env) if env else DEFAULT_INVENTORY
+
+
+def load_inventory(path: str | os.PathLike[str] | None = None) -> Inventory:
+    p = inventory_path(path)
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except FileNotFoundError:
+        raise InventoryError(f"inventory file {p} does not exist (set --inventory or ${INVENTORY_ENV})") from None
+    except yaml.YAMLError as e:
+        raise InventoryError(f"inventory file {p} is not valid YAML: {e}".replace("\n", " ")) from None
+    if not isinstance(raw, dict):
+        raise InventoryError(f"inventory file {p} must be a mapping with a 'devices:' list")
+    try:
+        inv = Inventory.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise InventoryError(
+            f"inventory file {p} is invalid at {where}: {first['msg']}"
+            + (f" ({e.error_count() - 1} more problem(s))" if e.error_count() > 1 else "")
+        ) from None
+    inv.path = p
+    return inv

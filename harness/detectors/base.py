@@ -1,0 +1,100 @@
+"""The detector contract: pure, streaming, parameters in a pydantic model, registered by name."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from harness.events import Event
+from harness.media import AudioBlock, Frame
+
+REGISTRY: dict[str, type[Detector]] = {}
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Detector(ABC):
+    """Arrays in, events out; no I/O. Feed every frame or block in time order, then `finish()`."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    consumes: ClassVar[Literal["video", "audio"]]
+    Params: ClassVar[type[BaseModel]]
+
+    def __init__(self, params: BaseModel | dict[str, Any] | None = None):
+        if isinstance(params, BaseModel):
+            self.params = params
+        else:
+            self.params = self.Params.model_validate(params or {})
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if not getattr(cls, "__abstractmethods__", None):
+            REGISTRY[cls.name] = cls
+
+    def feed_video(self, frame: Frame) -> None:  # pragma: no cover - overridden by video detectors
+        raise NotImplementedError
+
+    def feed_audio(self, block: AudioBlock) -> None:  # pragma: no cover - overridden by audio detectors
+        raise NotImplementedError
+
+    @abstractmethod
+    def finish(self) -> list[Event]: ...
+
+    def signals(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per-frame or per-window values for the report's timeline: name -> (times_s, values)."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "params": self.params.model_dump()}
+
+
+class RunTracker:
+    """Turns a flag per sample (frame or audio window) into [start, end) runs of a minimum length.
+
+    `end` of a run is the time of the first unflagged sample (or the last time plus one step).
+    """
+
+    def __init__(self, min_duration_s: float):
+        self.min_duration_s = min_duration_s
+        self.runs: list[tuple[float, float, list[float]]] = []
+        self._start: float | None = None
+        self._scores: list[float] = []
+        self._last_t = 0.0
+        self._step = 0.0
+
+    def update(self, t: float, flagged: bool, score: float = 1.0) -> None:
+        if self._last_t and t > self._last_t:
+            self._step = t - self._last_t
+        if flagged:
+            if self._start is None:
+                self._start = t
+                self._scores = []
+            self._scores.append(score)
+        elif self._start is not None:
+            self._close(t)
+        self._last_t = t
+
+    def _close(self, end: float) -> None:
+        assert self._start is not None
+        if end - self._start >= self.min_duration_s - 1e-9:
+            self.runs.append((self._start, end, self._scores))
+        self._start = None
+
+    def finish(self) -> list[tuple[float, float, list[float]]]:
+        if self._start is not None:
+            self._close(self._last_t + self._step)
+        return self.runs
+
+
+def create(name: str, params: dict[str, Any] | None = None) -> Detector:
+    try:
+        cls = REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown detector {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+    return cls(params)

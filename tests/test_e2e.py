@@ -1,0 +1,145 @@
+"""The release suites end to end on the simulated devices, and the HTML report in a real browser."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.e2e
+
+
+def run_suites(repo: Path, tmp: Path, device: str, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "test_suites/",
+        f"--device={device}",
+        f"--alluredir={tmp / 'results'}",
+        f"--captures-dir={tmp / 'captures'}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *extra,
+    ]
+    return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def clean_run(repo, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sim-tv01")
+    return tmp, run_suites(repo, tmp, "sim-tv01")
+
+
+def test_clean_device_passes_every_scenario(clean_run):
+    tmp, r = clean_run
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert re.search(r"\b8 passed\b", r.stdout), r.stdout[-1000:]
+    bundles = sorted(p.parent for p in (tmp / "captures").rglob("meta.json"))
+    assert len(bundles) == 8
+    for b in bundles:
+        meta = json.loads((b / "meta.json").read_text())
+        assert meta["complete"] and meta["device"] == "sim-tv01"
+        assert json.loads((b / "analysis.json").read_text())["verdict"] == "pass"
+
+
+def test_allure_results_carry_labels_and_evidence(clean_run):
+    tmp, _ = clean_run
+    results = [json.loads(p.read_text()) for p in (tmp / "results").glob("*-result.json")]
+    assert len(results) == 8
+    for res in results:
+        labels = {(x["name"], x["value"]) for x in res["labels"]}
+        assert ("device", "sim-tv01") in labels
+        assert any(n == "title" for n, _ in labels) and any(n == "feature" for n, _ in labels)
+        dev = [p for p in res["parameters"] if p["name"] == "device"]
+        assert dev and dev[0].get("excluded") is True
+        kinds = {a["type"] for a in res["attachments"]}
+        assert {"application/json", "image/png", "video/mp4", "text/plain"} <= kinds, kinds
+        mp4 = next(a for a in res["attachments"] if a["type"] == "video/mp4")
+        head = (tmp / "results" / mp4["source"]).read_bytes()[:64]
+        assert b"ftyp" in head
+    env = (tmp / "results" / "environment.properties").read_text()
+    assert "device=sim-tv01" in env
+    assert json.loads((tmp / "results" / "executor.json").read_text())["name"] == "vqa-harness"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_html_report_opens_in_a_headless_browser(clean_run, repo):
+    tmp, _ = clean_run
+    out = tmp / "report"
+    r = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "report", "--results", str(tmp / "results"), "--output", str(out)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    assert (out / "index.html").exists()
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    assert browser, "a headless Chromium is needed for this test (Debian: apt-get install chromium)"
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        dom = subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp / 'chrome'}",
+                "--virtual-time-budget=15000",
+                "--dump-dom",
+                f"http://127.0.0.1:{srv.server_port}/index.html",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        ).stdout
+    finally:
+        srv.shutdown()
+    # the report rendered its test tree and metadata (not just the empty shell)
+    for suite in ("test_startup.py", "test_steady_playback.py", "test_trick_play.py"):
+        assert suite in dom
+    assert "Playback validation" in dom and "sim-tv01" in dom
+
+
+def test_faulty_device_fails_naming_each_defect_and_its_time(repo, tmp_path):
+    r = run_suites(repo, tmp_path, "sim-tv02", "-k", "steady", "--titles=bbb-720p25")
+    assert r.returncode == 1, r.stdout[-3000:]
+    faults = {
+        f["type"]: f["at_s"]
+        for d in yaml.safe_load((repo / "devices" / "lab.yaml").read_text())["devices"]
+        if d["name"] == "sim-tv02"
+        for f in d["simulator"]["faults"]
+    }
+    found = dict(
+        re.findall(
+            r"(black_frames|frozen_video|audio_dropout) at [\d.]+-[\d.]+ s of the capture "
+            r"\([\d.]+ s, title position ([\d.]+) s\)",
+            r.stdout,
+        )
+    )
+    assert set(found) == set(faults), r.stdout[-3000:]
+    for kind, at in faults.items():
+        assert abs(float(found[kind]) - at) <= 0.5, (kind, found[kind], at)

@@ -1,0 +1,66 @@
+"""The pytest plugin as a user meets it, through pytester in a subprocess (entry point loading)."""
+
+from __future__ import annotations
+
+import pytest
+
+SUITE = """
+def test_uses_device(device):
+    assert device.name
+"""
+
+
+def test_unknown_device_is_a_clear_usage_error(pytester):
+    pytester.makepyfile(SUITE)
+    r = pytester.runpytest_subprocess("--device=nope", "-p", "no:cacheprovider")
+    assert r.ret == pytest.ExitCode.USAGE_ERROR
+    err = r.stderr.str()
+    assert "unknown device 'nope'" in err
+    assert "known devices: sim-tv01, sim-tv02" in err
+    assert "Traceback" not in err
+
+
+def test_no_device_selected_names_the_option(pytester):
+    pytester.makepyfile(SUITE)
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert r.ret != 0
+    out = r.stdout.str() + r.stderr.str()
+    assert "pass --device NAME" in out and "sim-tv01" in out
+
+
+def test_bad_inventory_option_is_a_usage_error(pytester):
+    pytester.makepyfile(SUITE)
+    bad = pytester.path / "lab.yaml"
+    bad.write_text("devices: 3\n")
+    r = pytester.runpytest_subprocess(f"--inventory={bad}", "--device=x")
+    assert r.ret == pytest.ExitCode.USAGE_ERROR
+    assert "is invalid at devices" in r.stderr.str()
+
+
+def test_inventory_from_env_and_options_as_fixtures(pytester, monkeypatch):
+    inv = pytester.path / "lab.yaml"
+    inv.write_text("devices:\n  - {name: tvx, kind: tv, control: 'sim://tvx', rig: {video: 'sim://'}, features: [a]}\n")
+    monkeypatch.setenv("VQA_INVENTORY", str(inv))
+    pytester.makepyfile("""
+        import pytest
+        def test_name(device_name, device_spec):
+            assert device_name == "tvx" and device_spec.kind == "tv"
+
+        @pytest.mark.requires_features("a")
+        def test_has_a():
+            pass
+
+        @pytest.mark.requires_features("zzz")
+        def test_needs_zzz():
+            pass
+    """)
+    r = pytester.runpytest_subprocess("--device=tvx", "-p", "no:allure_pytest", "-rs")
+    r.assert_outcomes(passed=2, skipped=1)
+    assert "tvx lacks feature tags: zzz" in r.stdout.str()
+
+
+def test_unknown_title_is_a_usage_error(pytester):
+    pytester.makepyfile("def test_t(title_id):\n    pass\n")
+    r = pytester.runpytest_subprocess("--device=sim-tv01", "--titles=nope", "-p", "no:allure_pytest")
+    assert r.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown title(s) nope" in r.stderr.str()
