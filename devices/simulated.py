@@ -47,7 +47,8 @@ class SimOutput:
 
 class _SimVideo(VideoSource):
     def __init__(self, out: SimOutput, uri: str):
-        self.out, self.uri, self.cb = out, uri, None
+        self.out, self.uri = out, uri
+        self.cb: VideoCallback | None = None
 
     def start(self, on_frame: VideoCallback) -> None:
         self.cb = on_frame
@@ -56,13 +57,14 @@ class _SimVideo(VideoSource):
 
     def stop(self) -> None:
         with self.out.lock:
-            if self.cb in self.out.video_subs:
+            if self.cb is not None and self.cb in self.out.video_subs:
                 self.out.video_subs.remove(self.cb)
 
 
 class _SimAudio(AudioSource):
     def __init__(self, out: SimOutput, uri: str):
-        self.out, self.uri, self.cb = out, uri, None
+        self.out, self.uri = out, uri
+        self.cb: AudioCallback | None = None
         self.samplerate, self.channels = AUDIO_RATE, 2
 
     def start(self, on_audio: AudioCallback) -> None:
@@ -72,7 +74,7 @@ class _SimAudio(AudioSource):
 
     def stop(self) -> None:
         with self.out.lock:
-            if self.cb in self.out.audio_subs:
+            if self.cb is not None and self.cb in self.out.audio_subs:
                 self.out.audio_subs.remove(self.cb)
 
 
@@ -277,8 +279,8 @@ class SimulatedDevice(Device):
             return np.zeros((self.title.height, self.title.width, 3), np.uint8), silence
         assert self._decoder is not None and self._audio is not None
         if st in ("paused", "seeking"):
-            img = self._held if self._held is not None else self._decoder.frame(int(round(self.position_s * fps)))
-            return img, silence
+            still = self._held if self._held is not None else self._decoder.frame(int(round(self.position_s * fps)))
+            return still, silence
         # playing
         pos = self.position_s
         if pos >= self.title.duration_s - 1e-6:
@@ -286,6 +288,7 @@ class SimulatedDevice(Device):
             return self._home(), silence
         snd = self._audio_at(pos, n_audio)
         frozen = self._fault("frozen_video", pos)
+        img: np.ndarray | None
         if frozen is not None and self._held is not None and getattr(self, "_held_fault", None) is frozen:
             img = self._held
         elif self._fault("black_frames", pos) is not None:

@@ -39,9 +39,10 @@ def make_clip(path: Path, seconds: float = 30.0) -> Path:
         vs.options = {"crf": "20", "preset": "veryfast", "g": "60"}
         ast = c.add_stream("aac", rate=48000, layout="stereo")
         apos = 0
-        held = None
+        held: np.ndarray | None = None
         for i in range(n):
             t = i / fps
+            img: np.ndarray
             if 20 <= t < 21 and held is not None:
                 img = held
             elif 10 <= t < 11:

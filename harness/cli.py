@@ -10,11 +10,17 @@ vqa bench speed                     our detectors vs FFmpeg's filters on a 1080p
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 EXIT_CLEAN, EXIT_DEFECTS, EXIT_BAD_INPUT = 0, 1, 2
+
+# Modules that add sub-commands: each defines `register(subparsers)`; their handlers return an
+# exit code and raise CliError for bad input.
+EXTENSIONS: list[str] = []
 
 
 class CliError(Exception):
@@ -111,7 +117,11 @@ def cmd_reference_build(args: argparse.Namespace) -> int:
             if t is None:
                 task = prog.add_task(f"building {r.id}", total=1.0)
                 try:
-                    t = build(r, progress=lambda i, n, task=task: prog.update(task, completed=i / n))
+
+                    def step(i: int, n: int, task: Any = task) -> None:
+                        prog.update(task, completed=i / n)
+
+                    t = build(r, progress=step)
                 except TitleError as e:
                     raise CliError(str(e)) from None
                 state = "built"
@@ -178,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seconds", type=float, default=60.0, help="length of the generated clip")
     sp.add_argument("--json", help="write results as JSON")
     sp.set_defaults(func=cmd_bench_speed)
+    for module in EXTENSIONS:
+        importlib.import_module(module).register(sub)
     return p
 
 

@@ -159,7 +159,7 @@ CATEGORIES = [
 ]
 
 
-def write_run_files(alluredir: Path, environment: dict[str, str], executor: dict[str, Any]) -> None:
+def write_run_files(alluredir: Path, environment: dict[str, Any], executor: dict[str, Any]) -> None:
     alluredir.mkdir(parents=True, exist_ok=True)
     lines = [f"{k.replace(' ', '_')}={str(v).replace(chr(10), ' ')}" for k, v in environment.items()]
     (alluredir / "environment.properties").write_text("\n".join(lines) + "\n")

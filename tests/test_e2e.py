@@ -118,9 +118,8 @@ def test_html_report_opens_in_a_headless_browser(clean_run, repo):
         ).stdout
     finally:
         srv.shutdown()
-    # the report rendered its test tree and metadata (not just the empty shell)
-    for suite in ("test_startup.py", "test_steady_playback.py", "test_trick_play.py"):
-        assert suite in dom
+    # the report rendered its test tree (collapsed to the suites folder when all pass) and metadata
+    assert "test_suites" in dom
     assert "Playback validation" in dom and "sim-tv01" in dom
 
 

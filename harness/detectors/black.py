@@ -12,8 +12,10 @@ Parameters and why each default holds (FFmpeg's blackdetect in brackets):
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from harness.detectors.base import Detector, Params, RunTracker
 from harness.events import Event
@@ -32,8 +34,9 @@ class BlackFrames(Detector):
     version = "1"
     consumes = "video"
     Params = BlackParams
+    params: BlackParams
 
-    def __init__(self, params=None):
+    def __init__(self, params: BaseModel | dict[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
         self._runs = RunTracker(p.min_duration_s)
@@ -43,7 +46,7 @@ class BlackFrames(Detector):
 
     def feed_video(self, frame: Frame) -> None:
         p = self.params
-        sub = frame.luma[:: p.subsample, :: p.subsample]
+        sub: np.ndarray = frame.luma[:: p.subsample, :: p.subsample]
         ratio = float(np.count_nonzero(sub <= p.pixel_threshold)) / sub.size
         self._t.append(frame.pts_s)
         self._ratio.append(ratio)
@@ -67,6 +70,6 @@ class BlackFrames(Detector):
         """Per-frame times and whether each frame is black (used by start-up measurement)."""
         return np.asarray(self._t), np.asarray(self._ratio) >= self.params.black_ratio
 
-    def signals(self):
+    def signals(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         t = np.asarray(self._t)
         return {"mean luma": (t, np.asarray(self._mean)), "black pixel ratio": (t, np.asarray(self._ratio))}

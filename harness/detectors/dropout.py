@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from harness.detectors.base import Detector, Params, RunTracker
 from harness.events import Event
@@ -28,8 +30,9 @@ class AudioDropout(Detector):
     version = "1"
     consumes = "audio"
     Params = DropoutParams
+    params: DropoutParams
 
-    def __init__(self, params=None):
+    def __init__(self, params: BaseModel | dict[str, Any] | None = None) -> None:
         super().__init__(params)
         self._runs = RunTracker(self.params.min_duration_s)
         self._rest: np.ndarray | None = None
@@ -68,7 +71,7 @@ class AudioDropout(Detector):
             out.append(Event("audio_dropout", s, e, conf, self.name, {"max_level_dbfs": round(level, 1)}))
         return out
 
-    def signals(self):
+    def signals(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         if not self._t:
             return {}
         t, db = np.concatenate(self._t), np.concatenate(self._db)

@@ -15,8 +15,10 @@ grain) moves at least one block, so it is not a freeze.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from harness.detectors.base import Detector, Params, RunTracker
 from harness.events import Event
@@ -36,8 +38,9 @@ class FrozenVideo(Detector):
     version = "1"
     consumes = "video"
     Params = FreezeParams
+    params: FreezeParams
 
-    def __init__(self, params=None):
+    def __init__(self, params: BaseModel | dict[str, Any] | None = None) -> None:
         super().__init__(params)
         self._runs = RunTracker(self.params.min_duration_s)
         self._prev: np.ndarray | None = None
@@ -48,7 +51,7 @@ class FrozenVideo(Detector):
 
     def feed_video(self, frame: Frame) -> None:
         p = self.params
-        sub = frame.luma[:: p.subsample, :: p.subsample]
+        sub: np.ndarray = frame.luma[:: p.subsample, :: p.subsample]
         g = p.grid
         h, w = (sub.shape[0] // g) * g, (sub.shape[1] // g) * g
         cur = sub[:h, :w].astype(np.int16)
@@ -86,5 +89,5 @@ class FrozenVideo(Detector):
             )
         return out
 
-    def signals(self):
+    def signals(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {"max block motion": (np.asarray(self._t), np.asarray(self._motion))}
