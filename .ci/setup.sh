@@ -9,6 +9,8 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)          # FFmpeg baseline i
 command -v chromium >/dev/null 2>&1 || need+=(chromium)      # opens the HTML report in tests
 command -v node >/dev/null 2>&1 || need+=(nodejs)            # Allure 3 report generator
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v pulseaudio >/dev/null 2>&1 || need+=(pulseaudio)  # the streamed simulated device's sound card
+ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)  # sounddevice's PortAudio
 if ((${#need[@]})); then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"

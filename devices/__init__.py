@@ -13,9 +13,9 @@ def open_device(spec: DeviceSpec) -> Device:
         from devices.simulated import SimulatedDevice
 
         return SimulatedDevice(spec)
-    raise DeviceError(
-        f"{spec.name}: control scheme {scheme!r} in {spec.control!r} has no adapter in this version (available: sim)"
-    )
+    from devices.remote import RemoteDevice
+
+    return RemoteDevice(spec)  # open_transport raises DeviceError listing the schemes for an unknown one
 
 
 __all__ = ["KEYS", "Device", "DeviceError", "PlayerStatus", "open_device"]

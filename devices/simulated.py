@@ -121,12 +121,16 @@ class SimulatedDevice(Device):
         self.sim: SimulatorSpec = spec.simulator or SimulatorSpec()
         self._titles = titles
         self.output = SimOutput()
-        self._rig = CaptureRig(
-            spec.rig,
-            _SimVideo(self.output, spec.rig.video),
-            _SimAudio(self.output, spec.rig.audio or "sim://") if spec.rig.audio else None,
-            spec.calibration.model_dump(),
-        )
+        self._rig: CaptureRig | None = None
+        if self.sim.stream is None:
+            self._rig = CaptureRig(
+                spec.rig,
+                _SimVideo(self.output, spec.rig.video),
+                _SimAudio(self.output, spec.rig.audio or "sim://") if spec.rig.audio else None,
+                spec.calibration.model_dump(),
+            )
+        self._streamer: Any = None
+        self._player: Any = None
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -143,6 +147,11 @@ class SimulatedDevice(Device):
 
     @property
     def rig(self) -> CaptureRig:
+        """In-process sources, or for a streamed device the real capture backends."""
+        if self._rig is None:
+            from harness.backends import open_rig
+
+            self._rig = open_rig(self.spec)
         return self._rig
 
     @property
@@ -158,15 +167,42 @@ class SimulatedDevice(Device):
     def open(self) -> None:
         if self._thread is None:
             _ = self.titles
+            if self.sim.stream is not None:
+                self._start_stream()
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name=f"sim-{self.name}", daemon=True)
             self._thread.start()
+
+    def _start_stream(self) -> None:
+        from devices.sim_stream import PulsePlayer, UdpTsStreamer
+        from harness.pulse import PulseError, ensure_null_sink
+
+        st = self.sim.stream
+        assert st is not None
+        try:
+            ensure_null_sink(st.audio_sink)
+        except PulseError as e:
+            raise DeviceError(f"{self.name}: audio output: {e}") from None
+        self._streamer = UdpTsStreamer(st.video_url, self.name, crf=st.crf)
+        self._player = PulsePlayer(st.audio_sink, self.name)
+        self._player.start()
+        self._streamer.start()
+        with self.output.lock:
+            self.output.video_subs.append(self._streamer.push)
+            self.output.audio_subs.append(self._player.push)
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self.sim.stream is not None and self._rig is not None:
+            self._rig.close()
+            self._rig = None
+        for part in (self._streamer, self._player):
+            if part is not None:
+                part.stop()
+        self._streamer = self._player = None
         if self._decoder is not None:
             self._decoder.close()
             self._decoder = None

@@ -171,7 +171,7 @@ class Recording:
             {
                 "started_utc": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                 "monotonic_t0": self.t0,
-                "rig": {"video": rig.video.describe(), "audio": rig.audio.describe() if rig.audio else None},
+                "rig": {"video": rig.video.uri, "audio": rig.audio.uri if rig.audio else None},
                 "encoder": {
                     "codec": spec.record_codec,
                     "crf": spec.record_crf,
@@ -191,10 +191,24 @@ class Recording:
         self._write_meta()
         self._writer = threading.Thread(target=self._write_video, name="capture-video-writer", daemon=True)
         self._writer.start()
-        rig.video.start(self._on_frame)
-        if rig.audio:
-            self.audio = WavWriter(bundle / "audio.wav", rig.audio.samplerate, rig.audio.channels)
-            rig.audio.start(self._on_audio)
+        try:
+            if rig.audio:
+                self.audio = WavWriter(bundle / "audio.wav", rig.audio.samplerate, rig.audio.channels)
+                rig.audio.start(self._on_audio)
+            rig.video.start(self._on_frame)
+        except Exception as e:
+            # a source that cannot start: keep the bundle (meta says why), release what started
+            if rig.audio:
+                rig.audio.stop()
+            self._vq.put(None)
+            self._writer.join(timeout=10)
+            if self.audio:
+                self.audio.close()
+            self._markers.close()
+            self._frames_csv.close()
+            self.meta["error"] = str(e)
+            self._write_meta()
+            raise
         self.mark("recording_started")
 
     @property
@@ -274,11 +288,23 @@ class Recording:
 
     def stop(self) -> Capture:
         end = self.now_s
+        problems: list[str] = []
         try:
             self.rig.video.stop()
             if self.rig.audio:
                 self.rig.audio.stop()
         finally:
+            for src in (self.rig.video, self.rig.audio):
+                err = getattr(src, "error", None)
+                if err:
+                    problems.append(err)
+            if self.rig.audio is not None and self.audio is not None:
+                got = (self.audio_start_s or 0.0) + self.audio.frames / self.audio.rate
+                if not any("audio" in p for p in problems) and got < end - 1.0:
+                    problems.append(
+                        f"{self.meta.get('device', '?')}: audio capture: sound from {self.rig.audio.uri} "
+                        f"stopped arriving at {got:.2f} s of {end:.2f} s (is the audio server running?)"
+                    )
             self._vq.put(None)
             self._writer.join(timeout=60)
             if self.audio:
@@ -286,6 +312,10 @@ class Recording:
             self.mark("recording_stopped")
             self._markers.close()
             self._frames_csv.close()
+            self.meta["rig"] = {
+                "video": self.rig.video.describe(),
+                "audio": self.rig.audio.describe() if self.rig.audio else None,
+            }
             self.meta.update(
                 {
                     "duration_s": round(end, 4),
@@ -298,10 +328,13 @@ class Recording:
                 }
             )
             if self._error is not None:
-                self.meta["error"] = repr(self._error)
+                problems.append(f"recording to {self.bundle} failed: {self._error}")
+            if problems:
+                self.meta["complete"] = False
+                self.meta["error"] = "; ".join(problems)
             self._write_meta()
-        if self._error is not None:
-            raise CaptureError(f"recording to {self.bundle} failed: {self._error}") from self._error
+        if problems:
+            raise CaptureError("; ".join(problems) + f" (what was recorded is in {self.bundle})")
         return Capture(self.bundle, self.meta)
 
     def __enter__(self) -> Recording:
@@ -325,6 +358,20 @@ class CaptureRig:
         m = dict(meta or {})
         m["calibration"] = self.calibration
         return Recording(self, Path(bundle), m)
+
+    def warm_up(self) -> None:
+        """Start sources that need it (network streams, audio servers) before the first recording."""
+        for src in (self.video, self.audio):
+            warm = getattr(src, "warm_up", None)
+            if warm is not None:
+                warm()
+
+    def close(self) -> None:
+        """Release the sources (capture cards keep streaming between recordings until then)."""
+        for src in (self.video, self.audio):
+            close = getattr(src, "close", None)
+            if close is not None:
+                close()
 
     def record(self, bundle: str | Path, seconds: float, meta: dict[str, Any] | None = None) -> Capture:
         rec = self.start(bundle, meta)

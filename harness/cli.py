@@ -20,7 +20,7 @@ EXIT_CLEAN, EXIT_DEFECTS, EXIT_BAD_INPUT = 0, 1, 2
 
 # Modules that add sub-commands: each defines `register(subparsers)`; their handlers return an
 # exit code and raise CliError for bad input.
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = ["harness.cli_lab", "harness.cli_impair", "harness.cli_capture"]
 
 
 class CliError(Exception):

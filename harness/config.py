@@ -60,6 +60,14 @@ class FaultSpec(_Strict):
         return self.at_s <= position_s < self.at_s + self.duration_s
 
 
+class StreamSpec(_Strict):
+    """Where a streamed simulated device sends its output (the rig records it from there)."""
+
+    video_url: str = Field(pattern=r"^udp://127\.0\.0\.1:\d+$", description="MPEG-TS over UDP, loopback only")
+    audio_sink: str = Field(description="PulseAudio sink the sound is played into")
+    crf: int = Field(18, ge=0, le=40)
+
+
 class SimulatorSpec(_Strict):
     """Behaviour of the simulated device's player."""
 
@@ -67,6 +75,7 @@ class SimulatorSpec(_Strict):
     seek_step_s: float = Field(10.0, gt=0)
     seek_rebuffer_s: float = Field(0.3, ge=0, description="picture held, sound muted while a seek buffers")
     faults: list[FaultSpec] = Field(default_factory=list)
+    stream: StreamSpec | None = Field(None, description="send output over UDP + PulseAudio instead of in-process")
 
 
 class DeviceSpec(_Strict):

@@ -128,6 +128,11 @@ def device(device_spec: DeviceSpec) -> Iterator[Any]:
     dev = open_device(device_spec)
     dev.open()
     try:
+        dev.rig.warm_up()
+    except Exception:
+        dev.close()
+        raise
+    try:
         yield dev
     finally:
         dev.close()

@@ -24,3 +24,18 @@ def clips(tmp_path_factory) -> dict[str, Path]:
         "clean": write_clip(d / "clean.mp4"),
         "black": write_clip(d / "black.mp4", black=(2.0, 3.0)),
     }
+
+
+@pytest.fixture(scope="session")
+def pulse_server():
+    """A running PulseAudio server (started here if needed). CI installs PulseAudio, so there a
+    missing server fails the test; on a developer machine without it the test says what to install."""
+    import os
+    import shutil
+
+    from harness import pulse
+
+    if shutil.which("pulseaudio") is None and not os.environ.get("CI"):
+        pytest.skip("PulseAudio is not installed on this machine (CI installs it: apt-get install pulseaudio)")
+    pulse.start_server()
+    yield

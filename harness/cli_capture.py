@@ -1,0 +1,192 @@
+"""`vqa capture` and `vqa doctor`: the lab-bench commands that touch a device's capture rig."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.cli import EXIT_CLEAN, EXIT_DEFECTS, CliError, _progress
+
+
+def _device(args: argparse.Namespace) -> Any:
+    from devices import DeviceError, open_device
+    from harness.config import InventoryError, load_inventory
+
+    try:
+        spec = load_inventory(args.inventory).get(args.device)
+    except InventoryError as e:
+        raise CliError(str(e)) from None
+    try:
+        return open_device(spec)
+    except DeviceError as e:
+        raise CliError(str(e)) from None
+
+
+def _default_title(dev: Any, wanted: str | None) -> str | None:
+    if wanted:
+        return wanted
+    titles = getattr(dev, "titles", None)
+    return titles[0].id if titles else None
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    from devices import DeviceError
+    from harness.capture import CaptureError
+
+    dev = _device(args)
+    out = Path(args.out or Path("reports") / "captures" / "manual" / time.strftime(f"%Y%m%d-%H%M%S-{dev.name}"))
+    try:
+        dev.open()
+        dev.rig.warm_up()
+        if args.title:
+            dev.launch(args.title)
+            time.sleep(args.settle)
+        rec = dev.rig.start(out, {"device": dev.name, "title": args.title, "scenario": "manual"})
+        with _progress(sys.stderr.isatty()) as prog:
+            task = prog.add_task(f"recording {dev.name}", total=args.seconds)
+            while rec.now_s < args.seconds:
+                time.sleep(min(0.2, max(0.0, args.seconds - rec.now_s)))
+                prog.update(task, completed=min(args.seconds, rec.now_s))
+        cap = rec.stop()
+    except (DeviceError, CaptureError) as e:
+        print(f"vqa: error: {e}", file=sys.stderr)
+        return EXIT_DEFECTS
+    finally:
+        dev.close()
+    print(
+        f"{cap.path}: {cap.meta['frames']} frames, {cap.meta['audio_samples'] / 48000:.2f} s of audio, "
+        f"{cap.duration_s:.2f} s"
+    )
+    return EXIT_CLEAN
+
+
+def _check(lines: list[tuple[bool, str, str]], ok: bool, part: str, text: str) -> bool:
+    lines.append((ok, part, text))
+    print(f"{'PASS' if ok else 'FAIL'} {part:<8} {text}", flush=True)
+    return ok
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """One line per check, each saying what to fix when it fails."""
+    from devices import DeviceError
+    from harness.capture import CaptureError
+
+    dev = _device(args)
+    spec = dev.spec
+    lines: list[tuple[bool, str, str]] = []
+    try:
+        try:
+            dev.open()
+            st = dev.status()
+            _check(lines, True, "control", f"{spec.control} answered" + (f" (player {st.state})" if st else ""))
+        except DeviceError as e:
+            _check(lines, False, "control", str(e))
+            return EXIT_DEFECTS
+        title = _default_title(dev, args.title)
+        if title:
+            try:
+                dev.launch(title)
+                time.sleep(args.settle)
+            except DeviceError as e:
+                _check(lines, False, "control", f"could not start {title}: {e}")
+        try:
+            dev.rig.warm_up()
+        except CaptureError as e:
+            _check(lines, False, "video", str(e))
+            return EXIT_DEFECTS
+        frames: list[np.ndarray] = []
+        audio: list[np.ndarray] = []
+        video, sound = dev.rig.video, dev.rig.audio
+        video.start(lambda img, t: frames.append(img[::8, ::8].copy()))
+        if sound is not None:
+            sound.start(lambda x, t: audio.append(x.copy()))
+        time.sleep(args.seconds)
+        video.stop()
+        if sound is not None:
+            sound.stop()
+        _doctor_video(lines, spec, frames, args.seconds)
+        _doctor_audio(lines, spec, audio, sound is not None)
+    finally:
+        dev.close()
+    return EXIT_CLEAN if all(ok for ok, _, _ in lines) else EXIT_DEFECTS
+
+
+def _doctor_video(lines: list[tuple[bool, str, str]], spec: Any, frames: list[np.ndarray], seconds: float) -> None:
+    if not frames:
+        _check(lines, False, "video", f"no frame from {spec.rig.video} in {seconds:g} s: check the cable and source")
+        return
+    h, w = frames[0].shape[:2]
+    fps = len(frames) / seconds
+    _check(
+        lines,
+        fps >= 10,
+        "video",
+        f"{spec.rig.video}: ~{w * 8}x{h * 8} at {fps:.1f} fps"
+        + ("" if fps >= 10 else " (too few frames: check the capture format and the source's output rate)"),
+    )
+    gray = np.stack([f.mean(axis=2) for f in frames])
+    flat = float(np.median(gray.reshape(len(gray), -1).std(axis=1)))
+    moving = float(np.abs(np.diff(gray, axis=0)).mean()) if len(gray) > 1 else 0.0
+    ok = flat > 3.0
+    _check(
+        lines,
+        ok,
+        "signal",
+        f"picture detail {flat:.1f}, motion {moving:.2f}"
+        + ("" if ok else " — a flat picture: a no-signal screen, or the device is off or on the wrong input"),
+    )
+
+
+def _doctor_audio(lines: list[tuple[bool, str, str]], spec: Any, audio: list[np.ndarray], has_audio: bool) -> None:
+    if not has_audio:
+        _check(lines, True, "audio", "no audio source in the rig (video-only device)")
+        return
+    if not audio:
+        _check(lines, False, "audio", f"no audio from {spec.rig.audio}: check the audio interface and its input")
+        return
+    x = np.concatenate(audio)
+    rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+    db = 20 * np.log10(max(rms, 1e-6))
+    peak = float(np.abs(x).max())
+    if db < -60:
+        _check(
+            lines,
+            False,
+            "audio",
+            f"{spec.rig.audio}: silent ({db:.1f} dBFS): is the device playing, "
+            "its volume up, and the cable on the interface's input?",
+        )
+    elif peak >= 0.999:
+        _check(
+            lines,
+            False,
+            "audio",
+            f"{spec.rig.audio}: clipping (peak at full scale, {db:.1f} dBFS RMS): "
+            "lower the device volume or the interface's input gain",
+        )
+    else:
+        _check(lines, True, "audio", f"{spec.rig.audio}: {db:.1f} dBFS RMS, peak {20 * np.log10(peak):.1f} dBFS")
+
+
+def register(sub: Any) -> None:
+    c = sub.add_parser("capture", help="record a capture bundle from a device")
+    c.add_argument("--device", required=True)
+    c.add_argument("--inventory")
+    c.add_argument("--seconds", type=float, default=10.0)
+    c.add_argument("--title", help="reference title to launch first")
+    c.add_argument("--settle", type=float, default=1.5, help="seconds between launch and recording")
+    c.add_argument("--out", help="bundle directory (default reports/captures/manual/<time>-<device>)")
+    c.set_defaults(func=cmd_capture)
+
+    d = sub.add_parser("doctor", help="check a device's control, video and audio paths")
+    d.add_argument("--device", required=True)
+    d.add_argument("--inventory")
+    d.add_argument("--seconds", type=float, default=2.0, help="how long to watch and listen")
+    d.add_argument("--title", help="title to play while listening (simulated devices: the first title)")
+    d.add_argument("--settle", type=float, default=1.5)
+    d.set_defaults(func=cmd_doctor)
