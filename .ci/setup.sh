@@ -10,6 +10,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)      # opens the HTML re
 command -v node >/dev/null 2>&1 || need+=(nodejs)            # Allure 3 report generator
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v pulseaudio >/dev/null 2>&1 || need+=(pulseaudio)  # the streamed simulated device's sound card
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)    # speech in the detector benchmark's sources
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)  # sounddevice's PortAudio
 if ((${#need[@]})); then
   SUDO=""
@@ -22,4 +23,4 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
-.venv/bin/vqa reference build
+.venv/bin/vqa reference build --suite

@@ -83,16 +83,45 @@ class UdpTsStreamer:
 
 
 class PulsePlayer:
-    """Plays the device's sound into a PulseAudio sink through sounddevice."""
+    """Plays the device's sound into a PulseAudio sink through sounddevice, on a fixed schedule.
 
-    def __init__(self, sink: str, device: str, samplerate: int = 48000, max_latency_s: float = 0.08):
+    Each block arrives with the time the device presents it. The output callback plays the sample
+    due at `now - delay_s`, so the sound leaves the device a constant `delay_s` after its picture,
+    session after session, like a TV's fixed audio pipeline; a queue whose level depended on how
+    the stream happened to start would make the A/V offset vary from run to run. Drift of more
+    than `tolerance_s` between the schedule and the queue is corrected by skipping or padding.
+    """
+
+    def __init__(
+        self, sink: str, device: str, samplerate: int = 48000, delay_s: float = 0.1, tolerance_s: float = 0.01
+    ):
         self.sink, self.device, self.rate = sink, device, samplerate
-        self.max_latency_s = max_latency_s
-        self.discarded = 0
-        self._buf: queue.Queue[np.ndarray] = queue.Queue(maxsize=200)
-        self._pending = np.zeros((0, 2), np.float32)
+        self.delay_s, self.tolerance_s = delay_s, tolerance_s
+        self._lock = threading.Lock()
+        self._chunks: list[np.ndarray] = []
+        self._head_t: float | None = None  # presentation time of the first queued sample
+        self._queued = 0
         self._stream: Any = None
         self.underruns = 0
+        self.corrections = 0
+
+    def _take(self, n: int) -> np.ndarray:
+        """Up to n samples from the head of the queue (caller holds the lock)."""
+        out: list[np.ndarray] = []
+        got = 0
+        while got < n and self._chunks:
+            c = self._chunks[0]
+            k = min(n - got, len(c))
+            out.append(c[:k])
+            if k == len(c):
+                self._chunks.pop(0)
+            else:
+                self._chunks[0] = c[k:]
+            got += k
+        self._queued -= got
+        if self._head_t is not None:
+            self._head_t += got / self.rate
+        return np.concatenate(out) if out else np.zeros((0, 2), np.float32)
 
     def start(self) -> None:
         try:
@@ -103,26 +132,24 @@ class PulsePlayer:
             ) from None
         os.environ["PULSE_SINK"] = self.sink
 
-        max_queued = int(self.rate * self.max_latency_s)
-
         def cb(out: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-            # a TV's audio output is clocked, not a growing buffer: keep at most max_latency_s queued
-            while self._buf.qsize() * 1920 + len(self._pending) > max_queued + frames:
-                try:
-                    self._pending = self._buf.get_nowait()
-                    self.discarded += 1
-                except queue.Empty:
-                    break
-            while len(self._pending) < frames:
-                try:
-                    self._pending = np.concatenate([self._pending, self._buf.get_nowait()])
-                except queue.Empty:
+            due = time.monotonic() - self.delay_s  # presentation time of the sample to play now
+            out[:] = 0
+            with self._lock:
+                if self._head_t is None:
+                    return
+                lag = due - self._head_t
+                if lag > self.tolerance_s:  # queue behind schedule: skip what is already late
+                    self._take(int(lag * self.rate))
+                    self.corrections += 1
+                pos = 0
+                if self._head_t is not None and self._head_t - due > self.tolerance_s:
+                    pos = min(frames, int((self._head_t - due) * self.rate))  # early: pad silence
+                    self.corrections += 1
+                x = self._take(frames - pos)
+                out[pos : pos + len(x)] = x
+                if pos + len(x) < frames:
                     self.underruns += 1
-                    break
-            n = min(frames, len(self._pending))
-            out[:n] = self._pending[:n]
-            out[n:] = 0
-            self._pending = self._pending[n:]
 
         try:
             self._stream = sd.OutputStream(
@@ -130,7 +157,7 @@ class PulsePlayer:
                 samplerate=self.rate,
                 channels=2,
                 dtype="float32",
-                blocksize=self.rate // 50,
+                blocksize=self.rate // 100,
                 latency="low",
                 callback=cb,
             )
@@ -142,10 +169,13 @@ class PulsePlayer:
             ) from None
 
     def push(self, samples: np.ndarray, t: float) -> None:
-        try:
-            self._buf.put_nowait(samples)
-        except queue.Full:
-            pass
+        with self._lock:
+            if self._head_t is None or self._queued == 0:
+                self._head_t = t
+            elif self._queued > self.rate * 2:  # never hold more than 2 s
+                return
+            self._chunks.append(samples)
+            self._queued += len(samples)
 
     def stop(self) -> None:
         if self._stream is not None:

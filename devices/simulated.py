@@ -143,6 +143,7 @@ class SimulatedDevice(Device):
         self._audio: np.ndarray | None = None
         self._held: np.ndarray | None = None
         self._home_cache: dict[int, np.ndarray] = {}
+        self._reset_cadence()
         self.frames_late = 0
 
     @property
@@ -236,6 +237,11 @@ class SimulatedDevice(Device):
                 self._seek(-self.sim.seek_step_s)
 
     def launch(self, title_id: str) -> None:
+        if title_id not in {t.id for t in self.titles}:
+            try:  # a measurement title that is not on the launcher: build/load it on demand
+                self.titles.extend(ensure_titles([title_id]))
+            except TitleError:
+                pass
         for i, t in enumerate(self.titles):
             if t.id == title_id:
                 with self._lock:
@@ -259,6 +265,7 @@ class SimulatedDevice(Device):
         self.title = title
         self.position_s = position
         self._held = None
+        self._reset_cadence()
         self.state = "loading"
         self._until = time.monotonic() + self.sim.startup_delay_s
 
@@ -266,8 +273,36 @@ class SimulatedDevice(Device):
         assert self.title is not None
         self.position_s = float(np.clip(self.position_s + delta, 0.0, self.title.duration_s - 1.0 / self.title.fps))
         self._resume_state = self.state
+        self._reset_cadence()
         self.state = "seeking"
         self._until = time.monotonic() + self.sim.seek_rebuffer_s
+
+    def _reset_cadence(self) -> None:
+        self._skew = 0  # video frames ahead (+) or behind (-) the title clock, from drops and repeats
+        self._hold_ticks = 0
+        self._applied: set[int] = set()
+
+    def _frame_index(self, pos: float, fps: float) -> int:
+        """Which title frame the renderer shows at title position `pos`, after cadence faults."""
+        idx = int(round(pos * fps)) + self._skew
+        for f in self.sim.faults:
+            if f.type == "stutter" and f.at_s <= pos < f.at_s + f.duration_s:
+                start = int(round(f.at_s * fps))
+                idx -= (idx - start) % 2  # every other frame held twice, the one between never shown
+        return idx
+
+    def _cadence_faults(self, pos: float, fps: float) -> None:
+        for i, f in enumerate(self.sim.faults):
+            if (
+                f.type in ("drop_frames", "repeat_frames")
+                and i not in self._applied
+                and pos - 1.0 / fps < f.at_s <= pos
+            ):
+                self._applied.add(i)
+                if f.type == "drop_frames":
+                    self._skew += f.count
+                else:
+                    self._hold_ticks += f.count
 
     # ---- the player loop -------------------------------------------------------------------
     def _fault(self, kind: str, pos: float) -> FaultSpec | None:
@@ -292,7 +327,9 @@ class SimulatedDevice(Device):
                 time.sleep(due - now)
             n_audio = int(round((k + 1) * AUDIO_RATE / fps)) - audio_done
             audio_done += n_audio
-            late = time.monotonic() - due > 2.0 / fps
+            # Frames carry their scheduled display time, so a briefly late thread distorts nothing;
+            # only a player far behind (0.5 s) skips frames to catch up, as a real one drops them.
+            late = time.monotonic() - due > 0.5
             with self._lock:
                 img, snd = self._tick(fps, n_audio, render=not late)
             t = t_base + k / fps
@@ -325,12 +362,18 @@ class SimulatedDevice(Device):
         snd = self._audio_at(pos, n_audio)
         frozen = self._fault("frozen_video", pos)
         img: np.ndarray | None
-        if frozen is not None and self._held is not None and getattr(self, "_held_fault", None) is frozen:
+        hold = self._hold_ticks > 0  # a repeat fault crossed on an earlier tick
+        self._cadence_faults(pos, fps)
+        if hold and self._held is not None:  # a repeated frame
+            self._hold_ticks -= 1
+            self._skew -= 1
+            img = self._held
+        elif frozen is not None and self._held is not None and getattr(self, "_held_fault", None) is frozen:
             img = self._held
         elif self._fault("black_frames", pos) is not None:
             img = np.zeros((self.title.height, self.title.width, 3), np.uint8)
         elif render or frozen is not None:
-            img = self._decoder.frame(int(round(pos * fps)))
+            img = self._decoder.frame(self._frame_index(pos, fps))
             self._held_fault = frozen
         else:
             img = None
@@ -344,7 +387,8 @@ class SimulatedDevice(Device):
     def _audio_at(self, pos: float, n: int) -> np.ndarray:
         assert self._audio is not None
         off = self._fault("av_offset", pos)
-        delay_s = off.offset_ms / 1000.0 if off is not None else 0.0  # positive: audio late
+        # positive: audio late; drift grows with title position
+        delay_s = (off.offset_ms + off.drift_ms_per_min * pos / 60.0) / 1000.0 if off is not None else 0.0
         start = int(round((pos - delay_s) * AUDIO_RATE))
         out = np.zeros((n, 2), np.float32)
         a, b = max(0, start), min(len(self._audio), start + n)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,9 @@ import numpy as np
 
 from harness.detectors import DEFAULT_DETECTORS, Detector, create
 from harness.events import Event
+from harness.measure import ReferenceReport, ReferenceTracker
 from harness.media import Frame, MediaInfo, MediaReader
+from harness.reference import load_manifest
 
 
 @dataclass
@@ -23,6 +25,8 @@ class AnalysisResult:
     measurements: dict[str, float] = field(default_factory=dict)
     verdict: str = "pass"
     reasons: list[str] = field(default_factory=list)
+    reference: ReferenceReport | None = None
+    reference_id: str | None = None
 
     def signals(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -46,6 +50,8 @@ class AnalysisResult:
         }
         if self.reasons:
             d["reasons"] = self.reasons
+        if self.reference is not None:
+            d["reference"] = {"title": self.reference_id, **self.reference.to_dict()}
         return d
 
     def to_json(self) -> str:
@@ -57,6 +63,8 @@ def analyze(
     detectors: Iterable[str] | None = None,
     params: dict[str, dict[str, Any]] | None = None,
     progress: Callable[[float, float], None] | None = None,
+    reference: str | None = None,
+    ignore: Sequence[tuple[float, float]] = (),
 ) -> AnalysisResult:
     """Run detectors over `path` (media file or capture bundle). Raises MediaError on bad input.
 
@@ -64,20 +72,34 @@ def analyze(
     `harness.verdict` decide what counts in a suite.
     """
     reader = MediaReader(path)
-    names = list(detectors or DEFAULT_DETECTORS)
+    tracker = None
+    if reference is None and reader.meta is not None:
+        reference = reader.meta.get("title")
+    if reference:
+        man = load_manifest(reference)
+        cal = float(((reader.meta or {}).get("calibration") or {}).get("av_offset_ms", 0.0))
+        tracker = ReferenceTracker(man["fps"], [e["frame"] for e in man["sync"]["events"]], cal, ignore)
+    names = list(DEFAULT_DETECTORS if detectors is None else detectors)
     dets = [create(n, (params or {}).get(n)) for n in names]
     video = [d for d in dets if d.consumes == "video"]
     audio = [d for d in dets if d.consumes == "audio"]
     total = reader.info.duration_s or 0.0
     last_report = -1.0
-    for item in reader.read(video=bool(video), audio=bool(audio)):
+    fast = tracker is not None and not video  # only frame codes look at the pictures
+    for item in reader.read(
+        video=bool(video) or tracker is not None, audio=bool(audio) or tracker is not None, fast=fast
+    ):
         if isinstance(item, Frame):
             for d in video:
                 d.feed_video(item)
+            if tracker is not None:
+                tracker.feed_video(item)
             t = item.pts_s
         else:
             for d in audio:
                 d.feed_audio(item)
+            if tracker is not None:
+                tracker.feed_audio(item)
             t = item.start_s
         if progress is not None and t - last_report >= 0.5:
             progress(t, total)
@@ -85,4 +107,9 @@ def analyze(
     events = sorted((e for d in dets for e in d.finish()), key=lambda e: (e.start_s, e.type))
     if progress is not None:
         progress(total, total)
-    return AnalysisResult(reader.info, dets, events, verdict="fail" if events else "pass")
+    result = AnalysisResult(reader.info, dets, events, verdict="fail" if events else "pass")
+    if tracker is not None:
+        result.reference = tracker.finish()
+        result.reference_id = str(reference)
+        result.measurements.update(result.reference.measurements())
+    return result

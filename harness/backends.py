@@ -136,6 +136,8 @@ class OpenCVVideoSource(VideoSource):
 
         last_pos = None
         period = 1000.0 / self.format["fps"] if self.format.get("fps") else None
+        network = urlsplit(self.uri).scheme != "v4l2"
+        offset: float | None = None  # arrival minus stream time, smallest seen
         while not self._stop.is_set():
             ok, img = self._cap.read()
             t = time.monotonic()
@@ -149,6 +151,16 @@ class OpenCVVideoSource(VideoSource):
             pos = self._cap.get(cv2.CAP_PROP_POS_MSEC)
             if period and last_pos is not None and pos - last_pos > 1.5 * period:
                 self.dropped += int(round((pos - last_pos) / period)) - 1
+            if network and pos > 0:
+                # A network stream carries the encoder's own timestamps. Arrival times add network,
+                # buffering and decoder delays that vary frame to frame (and a backlog after the
+                # opening burst); the smallest arrival-minus-stream-time seen is the true latency,
+                # so each frame is stamped at its stream time plus that latency.
+                if last_pos is not None and pos < last_pos:
+                    offset = None  # the stream restarted
+                implied = t - pos / 1000.0
+                offset = implied if offset is None else min(offset, implied)
+                t = pos / 1000.0 + offset
             last_pos = pos
             self.frames += 1
             cb = self._cb
@@ -282,14 +294,20 @@ class SoundDeviceAudioSource(AudioSource):
     def stop(self) -> None:
         self._cb = None
 
-    def warm_up(self, timeout_s: float = 5.0) -> None:
-        """Open the input stream and let it run for a second: PulseAudio and PortAudio deliver
-        silence while their buffers fill, which a recording must not mistake for a dropout."""
+    def warm_up(self, timeout_s: float = 8.0) -> None:
+        """Open the input stream, wait for its first audio, then let it run for a second:
+        PulseAudio and PortAudio can take a moment to start and deliver silence while their
+        buffers fill, which a recording must not mistake for a dropout."""
         if self._stream is None:
             self._open()
+        opened = time.monotonic()
+        while self._last_cb <= opened and time.monotonic() - opened < timeout_s:
+            time.sleep(0.02)
+        if self._last_cb <= opened:
+            raise CaptureError(
+                f"{self.device}: audio capture: no audio from {self.uri} within {timeout_s:g} s of opening it"
+            )
         time.sleep(1.0)
-        if time.monotonic() - self._last_cb > min(timeout_s, 1.0):
-            raise CaptureError(f"{self.device}: audio capture: no audio from {self.uri} after opening it")
 
     def close(self) -> None:
         self._cb = None

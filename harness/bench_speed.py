@@ -143,3 +143,55 @@ def run(path: Path | None = None, seconds: float = 30.0, repeats: int = 3) -> Sp
             {"name": labels[k], "wall_s": round(w, 3), "fps": frames / w, "realtime": duration / w, "events": ev}
         )
     return rep
+
+
+@dataclass
+class ReferenceSpeed:
+    file: str
+    frames: int
+    duration_s: float
+    wall_s: float
+    decoded_ratio: float
+    sync_events: int
+
+    def table(self) -> str:
+        return "\n".join(
+            [
+                f"file: {self.file} ({self.frames} frames, {self.duration_s:.1f} s)",
+                "",
+                "| pipeline | wall s | frames/s | x real time | frame codes decoded | sync events |",
+                "| --- | ---: | ---: | ---: | ---: | ---: |",
+                f"| decode + frame codes + chirps | {self.wall_s:.2f} | {self.frames / self.wall_s:.0f} | "
+                f"{self.duration_s / self.wall_s:.1f} | {100 * self.decoded_ratio:.2f}% | {self.sync_events} |",
+            ]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "fps": self.frames / self.wall_s, "realtime": self.duration_s / self.wall_s}
+
+
+def run_reference(title_id: str = "sync-1080p60", repeats: int = 3) -> ReferenceSpeed:
+    """Frame-code and sync-mark measurement alone (no detectors) on a frame-coded title."""
+    from harness.reference import ensure_titles
+
+    title = ensure_titles([title_id])[0]
+    best = None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        res = analyze(title.path, detectors=[], reference=title_id)
+        wall = time.perf_counter() - t
+        if best is None or wall < best[0]:
+            best = (wall, res)
+    assert best is not None
+    wall, res = best
+    ref = res.reference
+    assert ref is not None
+    n = len(ref.codes)
+    return ReferenceSpeed(
+        str(title.path),
+        n,
+        res.media.duration_s,
+        wall,
+        (n - ref.undecodable) / max(1, n),
+        int(res.measurements.get("sync_events_matched", 0)),
+    )

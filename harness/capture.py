@@ -236,11 +236,13 @@ class Recording:
     def _on_audio(self, samples: np.ndarray, t_first: float) -> None:
         assert self.audio is not None
         with self._lock:
-            if self.audio_start_s is None:
-                self.audio_start_s = t_first - self.t0
-            else:
-                expected = self.t0 + self.audio_start_s + self.audio.frames / self.audio.rate
-                self._audio_dev_ms = max(self._audio_dev_ms, abs(t_first - expected) * 1000)
+            # Each block implies where the first sample of the recording was: its own time minus the
+            # samples before it. Callbacks arrive late, never early, so the earliest implication is
+            # the best anchor; the spread of the others is the audio clock deviation.
+            implied = t_first - self.t0 - self.audio.frames / self.audio.rate
+            if self.audio_start_s is None or implied < self.audio_start_s:
+                self.audio_start_s = implied
+            self._audio_dev_ms = max(self._audio_dev_ms, (implied - self.audio_start_s) * 1000)
             self.audio.write(samples)
 
     def _write_video(self) -> None:

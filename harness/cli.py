@@ -20,7 +20,11 @@ EXIT_CLEAN, EXIT_DEFECTS, EXIT_BAD_INPUT = 0, 1, 2
 
 # Modules that add sub-commands: each defines `register(subparsers)`; their handlers return an
 # exit code and raise CliError for bad input.
-EXTENSIONS: list[str] = ["harness.cli_lab", "harness.cli_impair", "harness.cli_capture"]
+EXTENSIONS: list[str] = ["harness.cli_lab", "harness.cli_impair", "harness.cli_capture", "harness.cli_bench"]
+
+# The `vqa bench` sub-parsers, set by build_parser before extensions register, so that an
+# extension can add a bench sub-command (harness.cli_bench adds `detect`).
+BENCH_SUBPARSERS: Any = None
 
 
 class CliError(Exception):
@@ -62,13 +66,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from harness.analysis import analyze
     from harness.detectors import DEFAULT_DETECTORS, REGISTRY
     from harness.media import MediaError
+    from harness.reference import TitleError
 
     names = [x.strip() for x in args.detectors.split(",")] if args.detectors else list(DEFAULT_DETECTORS)
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
         raise CliError(f"unknown detector(s) {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}")
-    if args.reference:
-        raise CliError("--reference needs frame-coded reference titles, which this version does not build yet")
     with _progress(sys.stderr.isatty() and not args.quiet) as prog:
         task = prog.add_task(f"analysing {Path(args.media).name}", total=1.0)
 
@@ -76,8 +79,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             prog.update(task, completed=min(1.0, t / total) if total else 0.0)
 
         try:
-            result = analyze(args.media, names, progress=cb)
-        except MediaError as e:
+            result = analyze(args.media, names, progress=cb, reference=args.reference)
+        except (MediaError, TitleError) as e:
             raise CliError(str(e)) from None
     for w in result.media.decode_errors:
         print(f"vqa: warning: {w} (analysed what could be decoded)", file=sys.stderr)
@@ -97,8 +100,34 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for ev in result.events:
             span = f"{ev.start_s:8.2f} - {ev.end_s:8.2f} s"
             print(f"  {ev.type:<15} {span}  ({ev.duration_s:.2f} s, confidence {ev.confidence:.2f})")
+        for k, val in result.measurements.items():
+            print(f"  {k:<24} {val:10.3f}")
+        if result.reference is not None:
+            r = result.reference
+            if r.dropped:
+                print(f"  dropped title frames: {_ranges(r.dropped)}")
+            if r.repeated:
+                print(f"  repeated title frames: {_ranges(r.repeated)}")
         print(f"verdict: {result.verdict} ({len(result.events)} event(s))")
     return EXIT_DEFECTS if result.events else EXIT_CLEAN
+
+
+def _ranges(xs: list[int]) -> str:
+    """[3, 4, 5, 9, 9] -> '3-5, 9 (x2)': runs of consecutive frames, repeats counted."""
+    from collections import Counter
+
+    counts = Counter(xs)
+    keys = sorted(counts)
+    parts: list[str] = []
+    i = 0
+    while i < len(keys):
+        j = i
+        while j + 1 < len(keys) and keys[j + 1] == keys[j] + 1 and counts[keys[j + 1]] == counts[keys[i]] == 1:
+            j += 1
+        s = str(keys[i]) if i == j else f"{keys[i]}-{keys[j]}"
+        parts.append(s + (f" (x{counts[keys[i]]})" if counts[keys[i]] > 1 else ""))
+        i = j + 1
+    return ", ".join(parts)
 
 
 def cmd_reference_build(args: argparse.Namespace) -> int:
@@ -111,6 +140,8 @@ def cmd_reference_build(args: argparse.Namespace) -> int:
         if unknown:
             raise CliError(f"unknown title(s) {', '.join(unknown)}; known: {', '.join(r.id for r in recipes)}")
         recipes = [r for r in recipes if r.id in want]
+    elif args.suite:
+        recipes = [r for r in recipes if r.suite]
     with _progress(sys.stderr.isatty()) as prog:
         for r in recipes:
             t = None if args.force else cached(r)
@@ -140,6 +171,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ReportError as e:
         raise CliError(str(e)) from None
     print(f"report: {index}")
+    return EXIT_CLEAN
+
+
+def cmd_bench_reference(args: argparse.Namespace) -> int:
+    from harness.bench_speed import run_reference
+
+    report = run_reference(args.title)
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     return EXIT_CLEAN
 
 
@@ -174,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     rb = rs.add_parser("build", help="build (or reuse cached) reference titles")
     rb.add_argument("--titles", help="comma-separated title ids (default: all)")
     rb.add_argument("--force", action="store_true", help="rebuild even when cached")
+    rb.add_argument("--suite", action="store_true", help="only the titles the release suites play")
     rb.set_defaults(func=cmd_reference_build)
 
     rp = sub.add_parser("report", help="generate the Allure HTML report")
@@ -188,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seconds", type=float, default=60.0, help="length of the generated clip")
     sp.add_argument("--json", help="write results as JSON")
     sp.set_defaults(func=cmd_bench_speed)
+    sr = bs.add_parser("reference", help="frame-code + sync-mark measurement speed on a frame-coded title")
+    sr.add_argument("--title", default="sync-1080p60", help="reference title id (built if missing)")
+    sr.add_argument("--json", help="write results as JSON")
+    sr.set_defaults(func=cmd_bench_reference)
+    global BENCH_SUBPARSERS
+    BENCH_SUBPARSERS = bs
     for module in EXTENSIONS:
         importlib.import_module(module).register(sub)
     return p
@@ -206,4 +254,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run through the package module, so extensions that import harness.cli see the same globals
+    from harness.cli import main as _main
+
+    sys.exit(_main())

@@ -173,6 +173,62 @@ def _doctor_audio(lines: list[tuple[bool, str, str]], spec: Any, audio: list[np.
         _check(lines, True, "audio", f"{spec.rig.audio}: {db:.1f} dBFS RMS, peak {20 * np.log10(peak):.1f} dBFS")
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Measure the capture chain's own A/V offset on a known-good path and store it for the rig."""
+    from datetime import datetime, timezone
+
+    from devices import DeviceError
+    from harness.analysis import analyze
+    from harness.capture import CaptureError
+    from harness.config import inventory_path, save_calibration
+
+    dev = _device(args)
+    title = _default_title(dev, args.title)
+    if title is None:
+        raise CliError(f"{dev.name}: pass --title with a frame-coded reference title to calibrate with")
+    out = Path("reports") / "captures" / "calibration" / time.strftime(f"%Y%m%d-%H%M%S-{dev.name}")
+    try:
+        dev.open()
+        dev.rig.warm_up()
+        dev.launch(title)
+        time.sleep(args.settle)
+        rec = dev.rig.start(out, {"device": dev.name, "title": title, "scenario": "calibration"})
+        rec.wait(args.seconds)
+        cap = rec.stop()
+    except (DeviceError, CaptureError) as e:
+        print(f"vqa: error: {e}", file=sys.stderr)
+        return EXIT_DEFECTS
+    finally:
+        dev.close()
+    result = analyze(cap.path)
+    ref = result.reference
+    old = float(cap.meta.get("calibration", {}).get("av_offset_ms", 0.0))
+    raw = [o + old for o in (ref.offsets_ms if ref else [])]
+    if len(raw) < 3:
+        print(
+            f"vqa: error: {dev.name}: only {len(raw)} sync events found in {cap.path}; "
+            "is the device playing the title with sound?",
+            file=sys.stderr,
+        )
+        return EXIT_DEFECTS
+    mean, spread = float(np.mean(raw)), float(np.std(raw))
+    values = {
+        "av_offset_ms": round(mean, 2),
+        "video_latency_ms": float(dev.spec.calibration.video_latency_ms),
+        "measured_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "title": title,
+        "events": len(raw),
+        "spread_ms": round(spread, 2),
+        "capture": str(cap.path),
+    }
+    store = save_calibration(inventory_path(args.inventory), dev.name, values)
+    print(
+        f"{dev.name}: capture chain A/V offset {mean:+.2f} ms (spread {spread:.2f} ms over {len(raw)} events, "
+        f"positive = audio late); stored in {store}"
+    )
+    return EXIT_CLEAN
+
+
 def register(sub: Any) -> None:
     c = sub.add_parser("capture", help="record a capture bundle from a device")
     c.add_argument("--device", required=True)
@@ -190,3 +246,11 @@ def register(sub: Any) -> None:
     d.add_argument("--title", help="title to play while listening (simulated devices: the first title)")
     d.add_argument("--settle", type=float, default=1.5)
     d.set_defaults(func=cmd_doctor)
+
+    k = sub.add_parser("calibrate", help="measure the capture chain's A/V offset and store it for the rig")
+    k.add_argument("--device", required=True)
+    k.add_argument("--inventory")
+    k.add_argument("--title", help="frame-coded reference title (default: the device's first title)")
+    k.add_argument("--seconds", type=float, default=20.0)
+    k.add_argument("--settle", type=float, default=1.5)
+    k.set_defaults(func=cmd_calibrate)

@@ -49,14 +49,20 @@ class RigSpec(_Strict):
 class FaultSpec(_Strict):
     """A defect the simulated device injects at a title position (seconds into the title)."""
 
-    type: Literal["black_frames", "frozen_video", "audio_dropout", "av_offset"]
+    type: Literal[
+        "black_frames", "frozen_video", "audio_dropout", "av_offset", "drop_frames", "repeat_frames", "stutter"
+    ]
     at_s: float = Field(0.0, ge=0)
     duration_s: float = Field(0.0, ge=0, description="0 with av_offset means for the whole title")
-    offset_ms: float = Field(0.0, description="av_offset only: positive = audio late")
+    offset_ms: float = Field(0.0, ge=-2000, le=2000, description="av_offset: positive = audio late")
+    drift_ms_per_min: float = Field(0.0, ge=-1000, le=1000, description="av_offset: added per minute of title")
+    count: int = Field(1, ge=1, le=1000, description="drop_frames / repeat_frames: how many frames")
 
     def active(self, position_s: float) -> bool:
         if self.type == "av_offset" and self.duration_s == 0:
             return True
+        if self.type in ("drop_frames", "repeat_frames"):
+            return False  # one-shot faults, applied when playback crosses at_s
         return self.at_s <= position_s < self.at_s + self.duration_s
 
 
@@ -155,4 +161,33 @@ def load_inventory(path: str | os.PathLike[str] | None = None) -> Inventory:
             + (f" ({e.error_count() - 1} more problem(s))" if e.error_count() > 1 else "")
         ) from None
     inv.path = p
+    store = calibration_path(p)
+    if store.exists():
+        try:
+            cal = yaml.safe_load(store.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise InventoryError(f"calibration file {store} is not valid YAML: {e}".replace("\n", " ")) from None
+        for d in inv.devices:
+            entry = cal.get(d.name)
+            if isinstance(entry, dict):
+                try:
+                    d.calibration = Calibration(**{k: v for k, v in entry.items() if k in Calibration.model_fields})
+                except ValidationError as e:
+                    raise InventoryError(
+                        f"calibration file {store}: entry {d.name!r} is invalid: {e.errors()[0]['msg']}"
+                    ) from None
     return inv
+
+
+def calibration_path(inventory: Path) -> Path:
+    """Measured calibration lives beside the inventory (`lab.yaml` -> `lab.calibration.yaml`) and
+    overrides the inventory's own `calibration:` values for the devices it names."""
+    return inventory.with_name(inventory.stem + ".calibration.yaml")
+
+
+def save_calibration(inventory: Path, device: str, values: dict[str, object]) -> Path:
+    store = calibration_path(inventory)
+    data = (yaml.safe_load(store.read_text()) or {}) if store.exists() else {}
+    data[device] = values
+    store.write_text("# written by `vqa calibrate`; one entry per device\n" + yaml.safe_dump(data, sort_keys=True))
+    return store

@@ -163,8 +163,14 @@ class MediaReader:
                 self.info.video["frames"] = int(self.meta["frames"])
                 self.info.video["fps"] = round(self.meta["frames"] / self.info.duration_s, 3)
 
-    def read(self, video: bool = True, audio: bool = True, block_s: float = 0.1) -> Iterator[Frame | AudioBlock]:
-        """Frames and audio blocks; a file holding both is demuxed once, interleaved."""
+    def read(
+        self, video: bool = True, audio: bool = True, block_s: float = 0.1, fast: bool = False
+    ) -> Iterator[Frame | AudioBlock]:
+        """Frames and audio blocks; a file holding both is demuxed once, interleaved.
+
+        `fast` skips H.264's in-loop deblocking filter (about 20 % faster decoding): pictures are
+        slightly blockier, which frame codes ignore but pixel detectors must not see."""
+        self._fast = fast
         want_v = video and self.info.video is not None
         want_a = audio and self.info.audio is not None
         if want_v and want_a and self.video_path == self.audio_path:
@@ -195,6 +201,8 @@ class MediaReader:
             as_ = c.streams.audio[0] if audio else None
             if vs is not None:
                 vs.thread_type = "AUTO"
+                if getattr(self, "_fast", False):
+                    vs.codec_context.options = {"skip_loop_filter": "all"}
                 streams.append(vs)
             if as_ is not None:
                 streams.append(as_)

@@ -81,7 +81,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def _title_ids(config: pytest.Config) -> list[str]:
     from harness.reference import load_recipes
 
-    ids = [r.id for r in load_recipes()]
+    ids = [r.id for r in load_recipes() if r.suite]
     want = config.getoption("--titles")
     if not want:
         return ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -16,14 +17,14 @@ import av
 import cv2
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness import synth
+from harness import framecode, sync, synth
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "reference_content"
 MEDIA_ENV = "VQA_MEDIA_DIR"
 AUDIO_RATE = 48000
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"  # 2: frame codes and sync marks
 
 
 class TitleError(Exception):
@@ -42,9 +43,21 @@ class TitleRecipe(BaseModel):
     height: int = Field(gt=0, le=4320)
     fit: Literal["crop", "letterbox"] = "crop"
     seed: int = 0
+    suite: bool = Field(True, description="played by the release suites (others are for measurement checks)")
+
+    @field_validator("fps")
+    @classmethod
+    def _ntsc_exact(cls, v: float) -> float:
+        """23.976 / 29.97 / 59.94 mean the exact NTSC rates n*1000/1001."""
+        n = round(v * 1.001)
+        if abs(v - n / 1.001) < 0.002 and abs(v - round(v)) > 0.01:
+            return n * 1000 / 1001
+        return v
 
     def digest(self) -> str:
-        return hashlib.sha256((BUILDER_VERSION + self.model_dump_json()).encode()).hexdigest()[:16]
+        """Changes when the recipe, the builder or the frame-code layout changes (media is rebuilt)."""
+        key = BUILDER_VERSION + repr(framecode.LAYOUT) + self.model_dump_json()
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,11 @@ class Title:
     width: int
     height: int
     frames: int
+    sync_frames: tuple[int, ...] = ()
+
+    @property
+    def sync_times_s(self) -> list[float]:
+        return [f / self.fps for f in self.sync_frames]
 
     @property
     def audio_path(self) -> Path:
@@ -167,6 +185,9 @@ def build(r: TitleRecipe, out_dir: Path | None = None, progress: Callable[[int, 
         audio = synth.music(r.duration_s, seed=r.seed)
     else:
         raise TitleError(f"unknown audio recipe {r.audio!r}")
+    sync_frames = sync.event_frames(r.duration_s, r.fps, r.seed)
+    sync.mix_chirps(audio, [f / r.fps for f in sync_frames])
+    flashes = set(sync_frames) | {f + 1 for f in sync_frames}  # two frames: visible at any rate
     # ping-pong order over the source so loops have no hard cut
     cycle = list(range(len(frames))) + list(range(len(frames) - 2, 0, -1))
     tmp = out_dir / f"{r.id}.tmp.mp4"
@@ -181,6 +202,8 @@ def build(r: TitleRecipe, out_dir: Path | None = None, progress: Callable[[int, 
         chunk = 1024
         for i in range(n):
             img = _render(frames[cycle[i % len(cycle)]], i, r)
+            sync.draw_flash(img, i in flashes)
+            framecode.draw(img, i)
             for p in vs.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
                 c.mux(p)
             # keep audio muxed alongside video
@@ -216,11 +239,60 @@ def build(r: TitleRecipe, out_dir: Path | None = None, progress: Callable[[int, 
         "name": r.name,
     }
     (out_dir / f"{r.id}.json").write_text(json.dumps(info, indent=2))
+    write_manifest(r, n, sync_frames)
     return _title(r, final, n)
 
 
+def manifest(r: TitleRecipe, frames: int, sync_frames: list[int]) -> dict:
+    """What a title contains, for anyone measuring a capture of it (committed next to the recipes)."""
+    return {
+        "id": r.id,
+        "name": r.name,
+        "fps": r.fps,
+        "frames": frames,
+        "duration_s": r.duration_s,
+        "width": r.width,
+        "height": r.height,
+        "framecode": {"rule": "title frame n carries frame code n", "layout": dataclasses.asdict(framecode.LAYOUT)},
+        "sync": {
+            "events": [{"frame": f, "time_s": round(f / r.fps, 6)} for f in sync_frames],
+            "flash_region": list(sync.FLASH_REGION),
+            "flash_frames": 2,
+            "chirp": {
+                "f0_hz": sync.CHIRP_F0,
+                "f1_hz": sync.CHIRP_F1,
+                "duration_s": sync.CHIRP_S,
+                "amplitude": sync.CHIRP_AMPLITUDE,
+                "onset": "at the event frame's start",
+            },
+        },
+    }
+
+
+def load_manifest(ref: str | Path) -> dict:
+    """A title's manifest by id (reference_content/manifests/<id>.json) or by path."""
+    p = Path(ref)
+    if not p.suffix:
+        p = CONTENT_DIR / "manifests" / f"{ref}.json"
+    if not p.exists():
+        known = sorted(x.stem for x in (CONTENT_DIR / "manifests").glob("*.json"))
+        raise TitleError(f"no manifest for reference title {ref!r}; known: {', '.join(known)}")
+    return json.loads(p.read_text())
+
+
+def write_manifest(r: TitleRecipe, frames: int, sync_frames: list[int]) -> Path:
+    d = CONTENT_DIR / "manifests"
+    d.mkdir(exist_ok=True)
+    p = d / f"{r.id}.json"
+    text = json.dumps(manifest(r, frames, sync_frames), indent=1) + "\n"
+    if not p.exists() or p.read_text() != text:
+        p.write_text(text)
+    return p
+
+
 def _title(r: TitleRecipe, path: Path, frames: int) -> Title:
-    return Title(r.id, r.name, path, r.fps, r.duration_s, r.width, r.height, frames)
+    sync_frames = tuple(sync.event_frames(r.duration_s, r.fps, r.seed))
+    return Title(r.id, r.name, path, r.fps, r.duration_s, r.width, r.height, frames, sync_frames)
 
 
 def cached(r: TitleRecipe, out_dir: Path | None = None) -> Title | None:
@@ -237,9 +309,11 @@ def cached(r: TitleRecipe, out_dir: Path | None = None) -> Title | None:
     return _title(r, path, int(info["frames"]))
 
 
-def ensure_titles(ids: list[str] | None = None, progress_factory=None) -> list[Title]:
-    """Built titles for `ids` (all when None), building what is missing or out of date."""
+def ensure_titles(ids: list[str] | None = None, progress_factory=None, suite_only: bool = True) -> list[Title]:
+    """Built titles for `ids` (the suite titles when None), building what is missing or out of date."""
     recipes = load_recipes()
+    if not ids and suite_only:
+        recipes = [r for r in recipes if r.suite]
     if ids:
         known = {r.id for r in recipes}
         missing = [i for i in ids if i not in known]

@@ -153,7 +153,18 @@ def browser_mp4(bundle: Path, out: Path, width: int = 640) -> Path:
 # ---- Allure run files -------------------------------------------------------------------------
 CATEGORIES = [
     {"name": f"Defect: {t}", "messageRegex": f".*{t}.*", "matchedStatuses": ["failed"]}
-    for t in ("black_frames", "frozen_video", "audio_dropout", "startup_time_s")
+    for t in (
+        "black_frames",
+        "frozen_video",
+        "audio_dropout",
+        "startup_time_s",
+        "av_offset_ms",
+        "frames_dropped",
+        "frames_repeated",
+        "frames_out_of_order",
+        "seek_error_s",
+        "seek_time_s",
+    )
 ] + [
     {"name": "Harness or device error", "matchedStatuses": ["broken"]},
 ]

@@ -100,8 +100,10 @@ class Scenario:
 
         return f
 
-    def analyze(self, capture: Capture) -> AnalysisResult:
-        result = analyze(capture.path)
+    def analyze(self, capture: Capture, windows: list[Window] | None = None) -> AnalysisResult:
+        """Detectors and, when the capture shows a reference title, its measurements; cadence is
+        not judged inside the expected windows (a pause holds frames, a seek jumps)."""
+        result = analyze(capture.path, ignore=[(w.start_s, w.end_s) for w in windows or []])
         (capture.path / "analysis.json").write_text(result.to_json())
         return result
 
@@ -132,10 +134,13 @@ class Scenario:
 def startup_time(result: AnalysisResult, press_s: float) -> float | None:
     """Seconds from the launch key press to the first picture of the title.
 
-    Until reference titles carry frame codes, the first title picture is the first non-black frame
-    after the player's black loading screen; where a player shows no black screen, it is the first
-    frame after the press whose picture differs from the launcher's.
+    With a frame-coded reference title: the first captured frame whose frame code decodes. For
+    other content: the first non-black frame after the player's black loading screen, or else the
+    first frame after the press whose picture differs from the launcher's.
     """
+    if result.reference is not None:
+        first = result.reference.first_title_frame_s(press_s)
+        return None if first is None else first - press_s
     t, black = result.detector("black_frames").black_mask()  # type: ignore[attr-defined]
     motion_t, motion = result.detector("frozen_video").signals()["max block motion"]
     after = t >= press_s
@@ -145,3 +150,20 @@ def startup_time(result: AnalysisResult, press_s: float) -> float | None:
         return float(t[later[0]] - press_s) if len(later) else None
     big = np.flatnonzero((motion_t >= press_s) & (motion > 20.0))
     return float(motion_t[big[0]] - press_s) if len(big) else None
+
+
+def seek_result(result: AnalysisResult, press_s: float, requested_s: float, fps: float) -> tuple[float, float] | None:
+    """(error_s, time_s) of a seek: the first frame after the key press that does not continue the
+    frame sequence shows title position code/fps; error against the requested position, time
+    from the press. None when no such frame was captured."""
+    ref = result.reference
+    if ref is None:
+        return None
+    prev = None
+    for t, c in zip(ref.times, ref.codes, strict=True):
+        if c is None:
+            continue
+        if t >= press_s and prev is not None and abs(c - prev) > 2:
+            return abs(c / fps - requested_s), t - press_s
+        prev = c
+    return None

@@ -37,6 +37,17 @@ class Policy(BaseModel):
         default_factory=lambda: {
             # A viewer gives up on a title that takes long to start; 3 s is a common OTT start-up budget.
             "startup_time_s": Limit(max=3.0, unit="s"),
+            # ITU-R BT.1359 detectability: sound 45 ms early (-45 here) to 125 ms late (+125 here).
+            "av_offset_ms": Limit(min=-45.0, max=125.0, unit="ms"),
+            "av_offset_max_abs_ms": Limit(max=125.0, unit="ms"),
+            # A clean player at the capture's own rate shows every title frame exactly once.
+            "frames_dropped": Limit(max=0),
+            "frames_repeated": Limit(max=0),
+            "frames_out_of_order": Limit(max=0),
+            # Seeking: the first picture after a seek lands within half a second of the requested
+            # position, within 2 s of the key press.
+            "seek_error_s": Limit(max=0.5, unit="s"),
+            "seek_time_s": Limit(max=2.0, unit="s"),
         }
     )
 

@@ -1,4 +1,4 @@
-"""Trick play: pause then resume, seek forward and back."""
+"""Trick play: pause then resume, seek forward and back (seek accuracy and time from frame codes)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from harness.scenario import seek_result
 from harness.verdict import Window
 
 # Time a player may take to settle after a trick-play key (rebuffering, muted audio); events that
@@ -38,8 +39,8 @@ def test_pause_then_resume(scenario, device, title):
         after = device.status().position_s
     cap = scenario.capture
     keys = {m["key"]: m["at_capture_s"] for m in cap.markers("key")}
-    result = scenario.analyze(cap)
     window = Window(keys["pause"], keys["play"] + SETTLE_S, "paused on purpose", ("frozen_video", "audio_dropout"))
+    result = scenario.analyze(cap, [window])
     outcome = scenario.judge(cap, result, [window])
     problems = list(outcome.verdict.failures)
     if not any(e.type == "frozen_video" for e, _ in outcome.verdict.excused):
@@ -59,28 +60,30 @@ def test_pause_then_resume(scenario, device, title):
 def test_seek_forward_and_back(scenario, device, device_spec, title):
     step = device_spec.simulator.seek_step_s if device_spec.simulator else 10.0
     _play(device, title)
+    requested: list[float] = []
     with scenario.record("seek") as rec:
         rec.wait(2.0)
-        before_ff = device.status().position_s
+        requested.append(device.status().position_s + step)
         scenario.press("fast_forward", settle_s=SETTLE_S)
-        after_ff = device.status().position_s
         rec.wait(2.0)
-        before_rw = device.status().position_s
+        requested.append(max(0.0, device.status().position_s - step))
         scenario.press("rewind", settle_s=SETTLE_S)
-        after_rw = device.status().position_s
         rec.wait(2.0)
     cap = scenario.capture
-    result = scenario.analyze(cap)
-    windows = [
-        Window(m["at_capture_s"], m["at_capture_s"] + SETTLE_S, f"seek ({m['key']}) settling")
-        for m in cap.markers("key")
-    ]
-    outcome = scenario.judge(cap, result, windows)
-    problems = list(outcome.verdict.failures)
-    # Over SETTLE_S the player also plays on for up to SETTLE_S minus its rebuffering time.
-    for name, a, b, want in (("forward", before_ff, after_ff, step), ("back", before_rw, after_rw, -step)):
-        jump = b - a
-        if not (want - POSITION_TOLERANCE_S <= jump <= want + SETTLE_S + POSITION_TOLERANCE_S):
-            problems.append(f"seek {name}: position {a:.2f} s -> {b:.2f} s, expected a jump of {want:+.0f} s")
+    presses = [m["at_capture_s"] for m in cap.markers("key")]
+    windows = [Window(p, p + SETTLE_S, "seek settling") for p in presses]
+    result = scenario.analyze(cap, windows)
+    measured: dict[str, float] = {}
+    problems: list[str] = []
+    for name, press, want in zip(("forward", "back"), presses, requested, strict=True):
+        got = seek_result(result, press, want, title.fps)
+        if got is None:
+            problems.append(f"seek {name}: no new picture after the key press at {press:.2f} s")
+            continue
+        err, took = got
+        measured["seek_error_s"] = max(measured.get("seek_error_s", 0.0), err)
+        measured["seek_time_s"] = max(measured.get("seek_time_s", 0.0), took)
+    outcome = scenario.judge(cap, result, windows, measured)
+    problems = list(outcome.verdict.failures) + problems
     if problems:
         _fail("; ".join(problems))

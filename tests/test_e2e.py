@@ -44,9 +44,9 @@ def clean_run(repo, tmp_path_factory):
 def test_clean_device_passes_every_scenario(clean_run):
     tmp, r = clean_run
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    assert re.search(r"\b8 passed\b", r.stdout), r.stdout[-1000:]
+    assert re.search(r"\b10 passed\b", r.stdout), r.stdout[-1000:]  # 5 scenarios x 2 titles
     bundles = sorted(p.parent for p in (tmp / "captures").rglob("meta.json"))
-    assert len(bundles) == 8
+    assert len(bundles) == 10
     for b in bundles:
         meta = json.loads((b / "meta.json").read_text())
         assert meta["complete"] and meta["device"] == "sim-tv01"
@@ -56,7 +56,7 @@ def test_clean_device_passes_every_scenario(clean_run):
 def test_allure_results_carry_labels_and_evidence(clean_run):
     tmp, _ = clean_run
     results = [json.loads(p.read_text()) for p in (tmp / "results").glob("*-result.json")]
-    assert len(results) == 8
+    assert len(results) == 10
     for res in results:
         labels = {(x["name"], x["value"]) for x in res["labels"]}
         assert ("device", "sim-tv01") in labels
@@ -142,3 +142,15 @@ def test_faulty_device_fails_naming_each_defect_and_its_time(repo, tmp_path):
     assert set(found) == set(faults), r.stdout[-3000:]
     for kind, at in faults.items():
         assert abs(float(found[kind]) - at) <= 0.5, (kind, found[kind], at)
+
+
+def test_timing_faults_fail_naming_the_measurement_and_its_limit(repo, tmp_path):
+    """sim-tv04: slow start, sound 160 ms late and drifting, 5 frames dropped and 3 repeated, slow seeks."""
+    r = run_suites(repo, tmp_path, "sim-tv04", "-k", "startup or steady or avsync or seek", "--titles=bbb-720p25")
+    assert r.returncode == 1, r.stdout[-3000:]
+    out = r.stdout
+    assert re.search(r"startup_time_s = 4\.\d+ s exceeds the limit 3\.0 s", out), out[-3000:]
+    assert re.search(r"av_offset_ms = 1[67]\d\.\d+ ms exceeds the limit 125\.0 ms", out), out[-3000:]
+    assert "frames_dropped = 5.000 exceeds the limit 0" in out
+    assert "frames_repeated = 3.000 exceeds the limit 0" in out
+    assert re.search(r"seek_time_s = 2\.\d+ s exceeds the limit 2\.0 s", out), out[-3000:]

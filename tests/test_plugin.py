@@ -16,7 +16,7 @@ def test_unknown_device_is_a_clear_usage_error(pytester):
     assert r.ret == pytest.ExitCode.USAGE_ERROR
     err = r.stderr.str()
     assert "unknown device 'nope'" in err
-    assert "known devices: sim-tv01, sim-tv02, sim-tv03" in err
+    assert "known devices: sim-tv01, sim-tv02, sim-tv03, sim-tv04" in err
     assert "Traceback" not in err
 
 

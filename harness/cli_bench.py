@@ -1,0 +1,127 @@
+"""`vqa dataset build` and `vqa bench detect`: the labelled dataset and the detector benchmark.
+
+vqa dataset build [--recipe PATH] [--out DIR] [--quick] [--jobs N]
+vqa bench detect [--quick] [--recipe PATH] [--json OUT] [--floors PATH] [--check] [--jobs N]
+
+`bench detect --check` exits 1 with one line per broken floor (detector, metric, value, floor);
+bad input (recipe or floors file) exits 2 with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from harness.cli import EXIT_CLEAN, EXIT_DEFECTS, CliError, _progress
+
+FLOORS_PATH = Path(__file__).resolve().parent.parent / "reference_content" / "bench_floors.yaml"
+
+
+def _recipe(path: str | None) -> Any:
+    from harness.bench_sources import load_recipe
+
+    try:
+        return load_recipe(Path(path) if path else None)
+    except (OSError, ValidationError, ValueError) as e:
+        raise CliError(
+            f"bad bench recipe {path or 'reference_content/bench_recipe.yaml'}: {e}".splitlines()[0]
+        ) from None
+
+
+def _build(args: argparse.Namespace, recipe: Any) -> tuple[Path, list[Any], float]:
+    from harness.dataset import build_dataset
+
+    t0 = time.perf_counter()
+    with _progress(sys.stderr.isatty()) as prog:
+        task = prog.add_task("building the dataset", total=1.0)
+
+        def step(i: int, n: int) -> None:
+            prog.update(task, completed=i / n, description=f"building the dataset ({i}/{n} clips)")
+
+        try:
+            manifest, rows = build_dataset(
+                recipe, Path(args.out) if getattr(args, "out", None) else None, args.quick, args.jobs, step
+            )
+        except RuntimeError as e:  # a missing tool (espeak-ng, ffmpeg, scikit-video), said in one line
+            raise CliError(str(e)) from None
+    return manifest, rows, time.perf_counter() - t0
+
+
+def cmd_dataset_build(args: argparse.Namespace) -> int:
+    recipe = _recipe(args.recipe)
+    manifest, rows, wall = _build(args, recipe)
+    clean = sum(1 for r in rows if r.defect == "none")
+    print(f"{len(rows)} clips ({clean} clean, {len(rows) - clean} impaired) in {wall:.0f} s")
+    print(f"manifest: {manifest}")
+    return EXIT_CLEAN
+
+
+def cmd_bench_detect(args: argparse.Namespace) -> int:
+    from harness.bench_detect import run_bench
+    from harness.bench_metrics import check_floors, load_floors
+
+    floors = None
+    if args.check:
+        try:
+            floors = load_floors(args.floors or FLOORS_PATH)
+        except (OSError, ValidationError, ValueError) as e:
+            raise CliError(f"bad floors file {args.floors or FLOORS_PATH}: {e}".splitlines()[0]) from None
+    recipe = _recipe(args.recipe)
+    manifest, rows, build_s = _build(args, recipe)
+    with _progress(sys.stderr.isatty()) as prog:
+        task = prog.add_task("running detectors and FFmpeg baselines", total=1.0)
+
+        def step(i: int, n: int) -> None:
+            prog.update(task, completed=i / n)
+
+        result = run_bench(rows, manifest.parent, fps=recipe.clip.fps, jobs=args.jobs or 2, progress=step)
+    result.notes.append(f"dataset build {build_s:.0f} s (cached clips are reused), benchmark {result.wall_s:.0f} s")
+    print(result.table())
+    print()
+    for n in result.notes:
+        print(f"- {n}")
+    if args.json:
+        doc = {"quick": args.quick, "recipe_digest": recipe.digest(), "build_s": round(build_s, 1), **result.to_dict()}
+        Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
+    if floors is not None:
+        broken = check_floors(result.systems, floors)
+        for line in broken:
+            print(f"floor broken: {line}", file=sys.stderr)
+        if broken:
+            return EXIT_DEFECTS
+        print(f"all floors in {args.floors or FLOORS_PATH} hold")
+    return EXIT_CLEAN
+
+
+def register(subparsers: Any) -> None:
+    """Add `vqa dataset build` and `vqa bench detect` (called by harness.cli through EXTENSIONS)."""
+    from harness import cli
+
+    d = subparsers.add_parser("dataset", help="the labelled clip dataset of the detector benchmark")
+    ds = d.add_subparsers(dest="dataset_command", required=True)
+    b = ds.add_parser("build", help="render clean clips and every impairment at each severity, write manifest.json")
+    b.add_argument("--recipe", help="bench recipe YAML (default: reference_content/bench_recipe.yaml)")
+    b.add_argument("--out", help="output folder (default: reference_content/media/bench/<recipe digest>)")
+    b.add_argument("--quick", action="store_true", help="the quick subset: fewer sources and severities")
+    b.add_argument("--jobs", type=int, help="worker processes (default: CPU count, at most 4)")
+    b.set_defaults(func=cmd_dataset_build)
+
+    bench = cli.BENCH_SUBPARSERS
+    if bench is None:  # pragma: no cover - harness.cli sets it before registering extensions
+        raise RuntimeError("harness.cli.BENCH_SUBPARSERS is not set")
+    p = bench.add_parser("detect", help="detector recall/precision/false alarms vs FFmpeg filters on the dataset")
+    p.add_argument("--quick", action="store_true", help="the quick subset (under 10 min on 2 cores from scratch)")
+    p.add_argument("--recipe", help="bench recipe YAML (default: reference_content/bench_recipe.yaml)")
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument(
+        "--floors", metavar="PATH", help="floors YAML for --check (default: reference_content/bench_floors.yaml)"
+    )
+    p.add_argument("--check", action="store_true", help="exit 1 when a detector falls below its floors")
+    p.add_argument("--jobs", type=int, help="worker processes (default: 2)")
+    p.set_defaults(func=cmd_bench_detect, out=None)
