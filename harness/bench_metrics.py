@@ -134,12 +134,21 @@ class Floor(BaseModel):
     max_false_alarms_per_clean_hour: float = Field(ge=0)
 
 
+class MeasureFloor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_recall: float = Field(ge=0, le=1)
+    min_exact: float = Field(ge=0, le=1)
+    max_clean_false_alarms: int = Field(ge=0)
+
+
 class Floors(BaseModel):
-    """`reference_content/bench_floors.yaml`: per detector, what `--check` holds the quick run to."""
+    """`reference_content/bench_floors.yaml`: per detector (and per frame-code measurement), what
+    `--check` holds the quick run to."""
 
     model_config = ConfigDict(extra="forbid")
     measured_with: str = ""
     detectors: dict[str, Floor]
+    measurements: dict[str, MeasureFloor] = Field(default_factory=dict)
 
 
 def load_floors(path: Any) -> Floors:
@@ -148,9 +157,24 @@ def load_floors(path: Any) -> Floors:
     return Floors.model_validate(yaml.safe_load(Path(path).read_text()))
 
 
-def check_floors(results: dict[str, dict[str, Any]], floors: Floors) -> list[str]:
-    """One line per broken floor: detector, metric, measured value and the floor."""
+def check_floors(
+    results: dict[str, dict[str, Any]], floors: Floors, measurements: dict[str, dict[str, Any]] | None = None
+) -> list[str]:
+    """One line per broken floor: detector (or measurement), metric, measured value and the floor.
+    Measurement floors are checked when `measurements` is given (the frame-code part ran)."""
     broken = []
+    for name, m in floors.measurements.items() if measurements is not None else ():
+        r = (measurements or {}).get(name)
+        if r is None:
+            broken.append(f"frame-code {name}: not measured (floor file names it, the run did not)")
+            continue
+        for key, floor in (("recall", m.min_recall), ("exact", m.min_exact)):
+            value = r[key] if r[key] is not None else 0.0
+            if value < floor:
+                broken.append(f"frame-code {name}: {key} {value:.3f} < floor {floor:.3f}")
+        if r["clean_false_alarms"] > m.max_clean_false_alarms:
+            fa = r["clean_false_alarms"]
+            broken.append(f"frame-code {name}: clean_false_alarms {fa} > floor {m.max_clean_false_alarms}")
     for name, f in floors.detectors.items():
         r = results.get(name)
         if r is None:

@@ -33,7 +33,7 @@ RATE = 48000
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "reference_content"
 RECIPE_PATH = CONTENT_DIR / "bench_recipe.yaml"
 MEDIA_ENV = "VQA_MEDIA_DIR"  # the same override harness.reference honours
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: freeze capture noise covers the whole clip; cadence truths carry `shown`
 
 
 class _Model(BaseModel):
@@ -50,6 +50,9 @@ class VideoSpec(_Model):
     grain: float = Field(0.0, ge=0, le=30, description="Gaussian grain sigma, 8-bit levels, new every frame")
     fade_at_s: float | None = Field(None, ge=0, description="centre of a fade out and back in through black")
     fade_s: float = Field(0.4, gt=0, le=2, description="length of each half of the fade")
+    cut_to_night_at_s: float | None = Field(
+        None, ge=0, description="a hard cut to another part of the footage darkened to mean luma 25 (a night scene)"
+    )
 
 
 class AudioSpec(_Model):
@@ -85,6 +88,15 @@ class QuickSpec(_Model):
     other_defects_severities: list[float] = Field(default_factory=lambda: [1.0])
 
 
+class MeasureSpec(_Model):
+    """Frame-code measurement part of the benchmark (harness.bench_measure)."""
+
+    titles: list[str] = Field(min_length=1)
+    quick_titles: list[str] = Field(default_factory=list)
+    defects: list[str] = Field(min_length=1)
+    av_margins_s: tuple[float, float] = (1.5, 0.5)
+
+
 class BenchRecipe(_Model):
     """The whole benchmark recipe: clip format, seed, severities, windows, sources by group."""
 
@@ -95,6 +107,7 @@ class BenchRecipe(_Model):
     durations_s: dict[str, tuple[float, float]] = Field(default_factory=lambda: {"default": (0.5, 1.5)})
     margin_s: float = Field(1.0, ge=0, description="no defect starts closer than this to either end")
     quick: QuickSpec = QuickSpec()
+    measure: MeasureSpec | None = None
     sources: dict[Literal["train", "test"], list[SourceSpec]]
 
     @model_validator(mode="after")
@@ -179,6 +192,14 @@ def render_video(spec: VideoSpec, fmt: ClipFormat, seed: int) -> list[np.ndarray
         mean = float(np.mean([cv2.cvtColor(f, cv2.COLOR_BGR2GRAY).mean() for f in out[:: max(1, n // 20)]]))
         gain = spec.darken_to / max(mean, 1.0)
         out = [np.clip(f.astype(np.float32) * gain, 0, 255).astype(np.uint8) for f in out]
+    if spec.cut_to_night_at_s is not None:
+        # the rest of the clip shows other frames (mirrored, half a cycle on) at a night level:
+        # sudden, dark, but another picture, so not a black frame
+        k = int(round(spec.cut_to_night_at_s * fmt.fps))
+        night = [np.ascontiguousarray(out[(i + n // 2) % n][:, ::-1]) for i in range(k, n)]
+        mean = float(np.mean([cv2.cvtColor(f, cv2.COLOR_BGR2GRAY).mean() for f in night]))
+        gain = 25.0 / max(mean, 1.0)
+        out[k:] = [np.clip(f.astype(np.float32) * gain, 0, 255).astype(np.uint8) for f in night]
     if spec.fade_at_s is not None:
         for i in range(n):
             d = abs(i / fmt.fps - spec.fade_at_s)

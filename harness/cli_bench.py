@@ -64,7 +64,9 @@ def cmd_dataset_build(args: argparse.Namespace) -> int:
 
 def cmd_bench_detect(args: argparse.Namespace) -> int:
     from harness.bench_detect import run_bench
+    from harness.bench_measure import run_measure_bench
     from harness.bench_metrics import check_floors, load_floors
+    from harness.reference import TitleError
 
     floors = None
     if args.check:
@@ -81,16 +83,34 @@ def cmd_bench_detect(args: argparse.Namespace) -> int:
             prog.update(task, completed=i / n)
 
         result = run_bench(rows, manifest.parent, fps=recipe.clip.fps, jobs=args.jobs or 2, progress=step)
+        task = prog.add_task("frame-code measurements on impaired reference titles", total=1.0)
+
+        def mstep(i: int, n: int) -> None:
+            prog.update(task, completed=i / n)
+
+        try:
+            measured = run_measure_bench(recipe, args.quick, jobs=args.jobs or 2, progress=mstep)
+        except (TitleError, ValueError) as e:
+            raise CliError(f"frame-code benchmark: {e}".splitlines()[0]) from None
     result.notes.append(f"dataset build {build_s:.0f} s (cached clips are reused), benchmark {result.wall_s:.0f} s")
+    result.notes.append(f"frame-code measurements: {measured.clips} clips, {measured.wall_s:.0f} s (builds included)")
     print(result.table())
+    print()
+    print(measured.table())
     print()
     for n in result.notes:
         print(f"- {n}")
     if args.json:
-        doc = {"quick": args.quick, "recipe_digest": recipe.digest(), "build_s": round(build_s, 1), **result.to_dict()}
+        doc = {
+            "quick": args.quick,
+            "recipe_digest": recipe.digest(),
+            "build_s": round(build_s, 1),
+            **result.to_dict(),
+            "frame_code": measured.to_dict(),
+        }
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
     if floors is not None:
-        broken = check_floors(result.systems, floors)
+        broken = check_floors(result.systems, floors, measured.rows)
         for line in broken:
             print(f"floor broken: {line}", file=sys.stderr)
         if broken:

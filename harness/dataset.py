@@ -51,7 +51,8 @@ def responsible_defects() -> set[str]:
     return {name for name, spec in IMPAIRMENTS.items() if spec.event_type in REGISTRY}
 
 
-def _stable(*parts: object) -> int:
+def stable_seed(*parts: object) -> int:
+    """A seed fixed by its parts (recipe seed, source, defect, severity), the same on every machine."""
     return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:4], "little")
 
 
@@ -70,7 +71,7 @@ def plan(recipe: BenchRecipe, quick: bool = False) -> list[ClipRow]:
             else:
                 sevs = recipe.severities
             for sev in sevs:
-                rng = np.random.default_rng(_stable(recipe.seed, s.id, defect, f"{sev:.2f}"))
+                rng = np.random.default_rng(stable_seed(recipe.seed, s.id, defect, f"{sev:.2f}"))
                 lo, hi = recipe.durations_s.get(defect, recipe.durations_s["default"])
                 dur = round(float(rng.uniform(lo, hi)), 2)
                 at = round(float(rng.uniform(recipe.margin_s, length - recipe.margin_s - dur)), 2)

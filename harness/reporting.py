@@ -19,6 +19,8 @@ from harness.events import Event
 from harness.media import iter_frames_at
 
 EVENT_COLORS = {"black_frames": "#444444", "frozen_video": "#1f77b4", "audio_dropout": "#d62728"}
+# decision lines drawn (dashed) over the signal they judge rather than in a panel of their own
+OVERLAYS = {"still threshold": "max block motion", "silence limit dBFS": "audio level dBFS"}
 ALLURE_NPM = "allure@3.18.0"
 
 
@@ -35,7 +37,7 @@ def timeline_png(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [k for k, (t, _) in signals.items() if len(t)]
+    names = [k for k, (t, _) in signals.items() if len(t) and OVERLAYS.get(k) not in signals]
     fig, axes = plt.subplots(
         max(1, len(names)), 1, figsize=(11, 1.6 * max(1, len(names)) + 0.8), sharex=True, squeeze=False
     )
@@ -44,6 +46,11 @@ def timeline_png(
             t, v = signals[name]
             ax.plot(t, v, lw=0.8, color="#333333")
             ax.set_ylabel(name, fontsize=8)
+            for over, parent in OVERLAYS.items():
+                if parent == name and over in signals:
+                    ot, ov = signals[over]
+                    ax.plot(ot, ov, lw=0.8, ls="--", color="#d62728", label=over)
+                    ax.legend(fontsize=6, loc="lower right")
         for e in events:
             ax.axvspan(e.start_s, e.end_s, color=EVENT_COLORS.get(e.type, "#ff7f0e"), alpha=0.3)
         for m in markers:

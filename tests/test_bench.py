@@ -65,9 +65,13 @@ def test_check_floors_names_detector_metric_value_and_floor() -> None:
 
 
 def test_committed_floors_parse_and_cover_every_default_detector() -> None:
+    from harness.bench_sources import load_recipe
     from harness.detectors import DEFAULT_DETECTORS
 
-    assert set(load_floors(FLOORS_PATH).detectors) >= set(DEFAULT_DETECTORS)
+    floors = load_floors(FLOORS_PATH)
+    assert set(floors.detectors) >= set(DEFAULT_DETECTORS)
+    measure = load_recipe().measure
+    assert measure is not None and set(floors.measurements) == set(measure.defects)
 
 
 def test_recipe_plan_is_deterministic_and_split() -> None:
@@ -132,13 +136,14 @@ def test_guard_passes_with_default_parameters(subset: tuple[Path, list]) -> None
 
 
 def test_guard_fails_naming_the_detector_whose_quality_was_lowered(subset: tuple[Path, list]) -> None:
-    # luma <= 1 never happens in limited-range video (black is 16): black_frames finds nothing
-    broken = _guard(subset, {"black_frames": {"pixel_threshold": 1}})
+    # luma <= 1 never happens in limited-range video (black is 16), and no frame before a sudden
+    # dimming can carry 255 levels of light above black: black_frames finds nothing
+    broken = _guard(subset, {"black_frames": {"pixel_threshold": 1, "dim_min_level": 255}})
     assert broken and all(line.startswith("black_frames: ") for line in broken)
     assert any("recall 0.000 < floor" in line for line in broken)
     # a dropout must last 5 s: none of ours does
     broken = _guard(subset, {"audio_dropout": {"min_duration_s": 5.0}})
-    assert broken == ["audio_dropout: recall 0.000 < floor 0.800"]
+    assert broken == ["audio_dropout: recall 0.000 < floor 0.900"]
 
 
 def test_cli_bad_floors_file_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,6 +64,31 @@ def test_black_run_at_end_is_closed(clip):
     assert len(ev) == 1 and ev[0].end_s == pytest.approx(60 / FPS)
 
 
+def test_picture_dimmed_to_near_black_is_black(clip):
+    # a failing backlight / blank decoder plane: the picture at 13 % of its light, highlights above
+    # the pixel threshold, so only the sudden-dimming rule can call it
+    frames = list(clip)
+    for i in range(50, 70):
+        frames[i] = np.round(16 + (clip[i].astype(np.float32) - 16) * 0.13).astype(np.uint8)
+    assert np.count_nonzero(frames[60] <= 32) / frames[60].size < 0.99
+    ev = run_video("black_frames", frames)
+    assert [(round(e.start_s, 2), round(e.end_s, 2)) for e in ev] == [(2.0, 2.8)]
+    assert ev[0].details["dimmed"] is True
+
+
+def test_fade_through_black_and_cut_to_night_scene_are_not_black(clip):
+    # fade out over 10 frames to one black frame and back in: each step dims by a few per cent
+    fade = [abs(k) / 10 for k in range(-10, 11)]  # 1.0 ... 0.1, 0.0, 0.1 ... 1.0
+    frames = list(clip[:40])
+    frames += [np.round(16 + (clip[40 + j].astype(np.float32) - 16) * g).astype(np.uint8) for j, g in enumerate(fade)]
+    frames += list(clip[61:100])
+    assert run_video("black_frames", frames) == []
+    # a cut from daylight to a night scene (another picture, darkened to mean luma ~ 25)
+    night = [np.round(16 + (np.flipud(y).astype(np.float32) - 16) * 0.12).astype(np.uint8) for y in clip[50:100]]
+    assert 20 < np.mean(night[0]) < 35
+    assert run_video("black_frames", list(clip[:50]) + night) == []
+
+
 # ---- frozen_video ----------------------------------------------------------------------------
 def test_freeze_found_at_its_time(clip):
     frames = list(clip)
@@ -103,6 +128,30 @@ def test_freeze_survives_recording_noise(clip):
     assert len(ev) == 1 and ev[0].duration_s == pytest.approx(1.0, abs=0.05)
 
 
+def _grainy_still(clip, n, sigma, seed):
+    rng = np.random.default_rng(seed)
+    base = clip[0].astype(np.float32)
+    return [np.clip(base + rng.normal(0, sigma, base.shape), 0, 255).round().astype(np.uint8) for _ in range(n)]
+
+
+def test_grainy_still_is_not_frozen_but_a_freeze_on_it_is(clip):
+    still = _grainy_still(clip, 150, 1.5, 0)  # 6 s of a locked-off still with moving grain
+    assert run_video("frozen_video", still) == []
+    # the same shot freezes at 2 s for 1.2 s; the capture path adds sigma-0.5 noise to every frame
+    rng = np.random.default_rng(9)
+    frames = [f if not 50 <= i < 80 else still[50] for i, f in enumerate(still)]
+    frames = [np.clip(f + rng.normal(0, 0.5, f.shape), 0, 255).round().astype(np.uint8) for f in frames]
+    ev = run_video("frozen_video", frames)
+    assert len(ev) == 1
+    assert ev[0].start_s == pytest.approx(2.0, abs=0.045) and ev[0].end_s == pytest.approx(80 / FPS, abs=0.045)
+
+
+def test_capture_frozen_from_the_start_is_found(clip):
+    # the device shows one frame for the whole capture: exact repeats, nothing to compare with
+    ev = run_video("frozen_video", [clip[10]] * 75)
+    assert [(e.start_s, round(e.end_s, 2)) for e in ev] == [(0.0, 3.0)]
+
+
 # ---- audio_dropout ---------------------------------------------------------------------------
 def test_dropout_found_at_its_time():
     x = music(6.0, seed=1)
@@ -119,6 +168,14 @@ def test_quiet_passage_is_not_a_dropout():
     level = 20 * np.log10(np.sqrt(np.mean(x[48000 * 2 : 48000 * 4] ** 2)))
     assert level < -50
     assert run_audio("audio_dropout", x) == []
+
+
+def test_loud_programme_dropping_40_db_is_a_dropout():
+    # music at about -20 dBFS falls 40 dB for 0.5 s: -60 dBFS, above the absolute -70 line
+    x = music(8.0, seed=5)
+    x[int(3.0 * 48000) : int(3.5 * 48000)] *= 10 ** (-40 / 20)
+    ev = run_audio("audio_dropout", x)
+    assert [(round(e.start_s, 2), round(e.end_s, 2)) for e in ev] == [(3.0, 3.5)]
 
 
 def test_analog_noise_floor_gap_is_a_dropout():

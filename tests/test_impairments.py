@@ -43,7 +43,11 @@ def test_untouched_outside_window_and_reproducible(clip, name):
     assert (t.type, t.start_s, t.end_s) == (spec.event_type, A / 25, B / 25)
     assert t.params["defect"] == name and t == t2
     outside = [i for i in range(len(clip.frames)) if not A <= i < B]
-    assert all(np.array_equal(out.frames[i], clip.frames[i]) for i in outside)
+    if name == "freeze":  # capture noise covers the whole clip below severity 1.0 (its own test below)
+        out1, _ = spec.func(clip, AT, DUR, severity=1.0, seed=7)
+        assert all(np.array_equal(out1.frames[i], clip.frames[i]) for i in outside)
+    else:
+        assert all(np.array_equal(out.frames[i], clip.frames[i]) for i in outside)
     assert any(not np.array_equal(out.frames[i], clip.frames[i]) for i in range(A, B))
     assert all(np.array_equal(x, y) for x, y in zip(out.frames, again.frames, strict=True))
     if name in RANDOM:
@@ -65,8 +69,14 @@ def test_freeze_holds_one_frame(clip):
     out, t = IMPAIRMENTS["freeze"].func(clip, AT, DUR, severity=1.0)
     assert all(np.array_equal(out.frames[i], clip.frames[A]) for i in range(A, B))
     noisy, t2 = IMPAIRMENTS["freeze"].func(clip, AT, DUR, severity=0.66, seed=2)
-    diffs = [out.frames[i].astype(float) - noisy.frames[i] for i in range(A, B)]
-    assert np.std(diffs) == pytest.approx(t2.params["noise_sigma"], rel=0.15)
+    assert t2.params["noise_sigma"] == pytest.approx(0.68)
+    # the capture noise is on every frame, frozen or live, at the stated sigma
+    for rng in (range(A, B), range(0, A), range(B, len(clip.frames))):
+        diffs = [out.frames[i].astype(float) - noisy.frames[i] for i in rng]
+        assert np.std(diffs) == pytest.approx(t2.params["noise_sigma"], rel=0.15)
+    # and the held copies differ from each other by that noise only
+    held = [noisy.frames[i].astype(float) for i in range(A, B)]
+    assert np.std(held[1] - held[0]) == pytest.approx(t2.params["noise_sigma"] * np.sqrt(2), rel=0.15)
 
 
 def test_drop_frames_count_exact(clip):

@@ -2,7 +2,8 @@
 
 A capture runs at a fixed frame rate, so a cadence fault never changes the frame count: it
 changes which source frame each output slot shows. Each function builds that map (`shown[i]` =
-source index in slot i), applies it, and puts the exact counts in the truth. Outside the window
+source index in slot i), applies it, and puts the exact counts in the truth, with the window's
+part of the map as `shown` (what a frame-code measurement must reconstruct). Outside the window
 the map is the identity, so the clip keeps its length and its sync with the audio.
 """
 
@@ -46,7 +47,15 @@ def drop_frames(
     for p in dropped:
         shown[p] = shown[p - 1]
     return _apply(clip, shown), truth(
-        "stutter", "drop_frames", a, b, clip.fps, s, dropped=dropped.tolist(), count=len(dropped)
+        "stutter",
+        "drop_frames",
+        a,
+        b,
+        clip.fps,
+        s,
+        dropped=dropped.tolist(),
+        count=len(dropped),
+        shown=shown[a:b].tolist(),
     )
 
 
@@ -83,6 +92,7 @@ def repeat_frames(
         repeated=slots.tolist(),
         count=len(slots),
         resync_skipped=skipped,
+        shown=shown[a:b].tolist(),
     )
 
 
@@ -119,5 +129,15 @@ def stutter(
     skipped = [j for j in range(a, b) if j not in in_window]
     held = int(sum(h - 1 for _, h in holds))
     return _apply(clip, shown), truth(
-        "stutter", "stutter", a, b, clip.fps, s, holds=holds, held_slots=held, skipped=skipped, max_hold=max_hold
+        "stutter",
+        "stutter",
+        a,
+        b,
+        clip.fps,
+        s,
+        holds=holds,
+        held_slots=held,
+        skipped=skipped,
+        max_hold=max_hold,
+        shown=shown[a:b].tolist(),
     )

@@ -1,7 +1,8 @@
 """Whole-picture video impairments: black, frozen, solid-colour frames, tearing, letterbox, wrong scaling.
 
 All take a `VideoClip`, a window in seconds, a severity in [0, 1] and a seed, and return
-(new clip, Truth). Frames outside the window are the input's own objects, untouched.
+(new clip, Truth). Frames outside the window are the input's own objects, untouched (except
+`freeze` below 1.0, whose capture noise covers the whole clip).
 Cadence faults (drops, repeats, stutter) are in `cadence.py`; block damage in `blocks.py` and
 `bitstream.py`.
 """
@@ -52,22 +53,30 @@ def freeze(
 ) -> tuple[VideoClip, Truth]:
     """Frozen video: the frame at the window's start is held for the whole window.
 
-    Severity sets how perfect the hold is, as a capture of a held picture through a noisy analogue
-    path would be: Gaussian noise of sigma 2 * (1 - severity) levels is added to each held copy.
-    0.33 -> sigma 1.3 (a freeze under capture noise), 0.66 -> 0.7, 1.0 -> bit-identical copies.
+    Severity sets how clean the capture path is that records the freeze. The device holds a
+    bit-identical frame; an analogue or noisy capture path then adds Gaussian noise of sigma
+    2 * (1 - severity) levels to *every* frame of the clip, frozen or not (0.33 -> sigma 1.3,
+    0.66 -> 0.7, 1.0 -> no noise, bit-identical copies). So the held copies differ by capture
+    noise only, exactly as the live frames around them also carry it: the one impairment here that
+    changes frames outside its window (with noise only; at severity 1.0 they are untouched).
     """
     a, b, s = _window(clip, at_s, duration_s, severity)
     rng = rng_for(seed, "freeze")
     sigma = 2.0 * (1.0 - s)
     held = clip.frames[a]
-    out = list(clip.frames)
-    for i in range(a, b):
-        if sigma > 0:
-            noise = rng.normal(0.0, sigma, held.shape).astype(np.float32)
-            out[i] = np.clip(held.astype(np.float32) + noise, 0, 255).round().astype(np.uint8)
-        else:
-            out[i] = held.copy()
-    return VideoClip(out, clip.fps), truth("frozen_video", "freeze", a, b, clip.fps, s, held_frame=a, noise_sigma=sigma)
+    out = [held if a <= i < b else f for i, f in enumerate(clip.frames)]
+    if sigma > 0:
+        out = [
+            np.clip(f.astype(np.float32) + rng.normal(0.0, sigma, f.shape).astype(np.float32), 0, 255)
+            .round()
+            .astype(np.uint8)
+            for f in out
+        ]
+    else:
+        out = [f.copy() if a <= i < b else f for i, f in enumerate(out)]
+    return VideoClip(out, clip.fps), truth(
+        "frozen_video", "freeze", a, b, clip.fps, s, held_frame=a, noise_sigma=sigma, shown=[a] * (b - a)
+    )
 
 
 def solid_color(
