@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.bench_metrics import Span, Tally
+from harness.bench_metrics import Span, Tally, cell, severity_cell
 from harness.dataset import CLEAN, ClipRow
 from harness.detectors import REGISTRY, create
 from harness.impairments import IMPAIRMENTS
@@ -172,17 +172,13 @@ class BenchResult:
         order = sorted(self.systems, key=lambda s: (event_type_of(s), s.startswith("ffmpeg"), s))
         for s in order:
             r = self.systems[s]
-
-            def f(x: Any, fmt: str = "{:.2f}") -> str:
-                return "-" if x is None else fmt.format(x)
-
-            sev = " / ".join(f"{v:.2f}" for v in r["recall_by_severity"].values()) or "-"
             out.append(
-                f"| {s} | {event_type_of(s)} | {r['truths']} | {f(r['recall'])} | {sev} | {f(r['precision'])} |"
+                f"| {s} | {event_type_of(s)} | {r['truths']} | {cell(r['recall'])} |"
+                f" {severity_cell(r['recall_by_severity'])} | {cell(r['precision'])} |"
                 f" {r['false_alarms_per_clean_hour']:.0f} ({r['false_alarms_clean']}) |"
                 f" {r['other_defect_alarms_per_hour']:.0f} |"
-                f" {f(r['start_err_median_s'])} / {f(r['start_err_p95_s'])} |"
-                f" {f(r['end_err_median_s'])} / {f(r['end_err_p95_s'])} | {f(r['media_s_per_s'], '{:.0f}')} |"
+                f" {cell(r['start_err_median_s'])} / {cell(r['start_err_p95_s'])} |"
+                f" {cell(r['end_err_median_s'])} / {cell(r['end_err_p95_s'])} | {cell(r['media_s_per_s'], '{:.0f}')} |"
             )
         return "\n".join(out)
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.bench_metrics import cell, severity_cell
 from harness.bench_sources import BenchRecipe, bench_dir
 from harness.dataset import stable_seed
 from harness.impairments import IMPAIRMENTS, impair_file, truth_path
@@ -207,16 +208,12 @@ class MeasureResult:
         )
         out = [head, "| --- |" + " ---: |" * 8]
         for name, r in self.rows.items():
-
-            def f(x: Any, fmt: str = "{:.2f}") -> str:
-                return "-" if x is None else fmt.format(x)
-
-            sev = " / ".join(f"{v:.2f}" for v in r["recall_by_severity"].values()) or "-"
             out.append(
-                f"| {name} | {r['truths']} | {f(r['recall'])} | {sev} | {f(r['exact'])} |"
-                f" {f(r['error_median'], '{:.1f}')} / {f(r['error_p95'], '{:.1f}')} {r['error_unit']} |"
+                f"| {name} | {r['truths']} | {cell(r['recall'])} | {severity_cell(r['recall_by_severity'])} |"
+                f" {cell(r['exact'])} |"
+                f" {cell(r['error_median'], '{:.1f}')} / {cell(r['error_p95'], '{:.1f}')} {r['error_unit']} |"
                 f" {r['outside_alarms']} | {r['clean_false_alarms']} of {r['clean_checks']} |"
-                f" {f(r['media_s_per_s'], '{:.0f}')} |"
+                f" {cell(r['media_s_per_s'], '{:.0f}')} |"
             )
         return "\n".join(out)
 

@@ -124,6 +124,19 @@ class Tally:
         }
 
 
+# --- tables ----------------------------------------------------------------------------------
+
+
+def cell(x: Any, fmt: str = "{:.2f}") -> str:
+    """A markdown table cell: "-" for a value not measured."""
+    return "-" if x is None else fmt.format(x)
+
+
+def severity_cell(recall_by_severity: dict[str, float]) -> str:
+    """Recall per severity, "0.93 / 1.00 / 1.00", in severity order."""
+    return " / ".join(f"{v:.2f}" for v in recall_by_severity.values()) or "-"
+
+
 # --- regression floors ---------------------------------------------------------------------
 
 

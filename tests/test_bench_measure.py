@@ -119,3 +119,19 @@ def test_measurement_guard_breaks_when_the_frame_code_reader_is_worse(measured_s
     broken = _measurement_guard(measured_subset)
     assert broken and all(line.startswith("frame-code ") for line in broken)
     assert any("clean_false_alarms" in line for line in broken)
+
+
+def test_summary_and_table_say_what_was_not_measured() -> None:
+    from harness.bench_measure import ClipScore, MeasureResult
+
+    scores = [
+        ClipScore("none", 0.0, clean_events=3),
+        ClipScore("drop_frames", 0.33, truths=1, detected=1, exact=1, errors=[0.0], media_s=12.0, wall_s=0.5),
+        ClipScore("drop_frames", 1.0, truths=1, detected=1, exact=0, errors=[2.0], media_s=12.0, wall_s=0.5),
+    ]
+    rows = summarize(scores, ["drop_frames", "av_offset"])
+    assert rows["drop_frames"]["recall_by_severity"] == {"0.33": 1.0, "1.00": 1.0}
+    assert (rows["drop_frames"]["exact"], rows["drop_frames"]["clean_checks"]) == (0.5, 4)
+    lines = MeasureResult(rows, 3, 1.0).table().splitlines()
+    assert lines[2].startswith("| drop_frames | 2 | 1.00 | 1.00 / 1.00 | 0.50 | 1.0 / 1.9 frames | 0 | 0 of 4 |")
+    assert lines[3] == "| av_offset | 0 | - | - | - | - / - ms | 0 | 0 of 4 | - |"
