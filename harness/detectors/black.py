@@ -33,7 +33,7 @@ Parameters and why each default holds (FFmpeg's blackdetect in brackets):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -41,6 +41,22 @@ from pydantic import BaseModel, Field
 from harness.detectors.base import Detector, Params, RunTracker
 from harness.events import Event
 from harness.media import Frame
+
+
+class _Plane(NamedTuple):
+    """A frame's subsampled luma, reduced once to what the dimming rule compares."""
+
+    mean: float
+    pixels: np.ndarray  # the subsampled luma as float32
+    centred: np.ndarray  # every 2nd pixel, mean removed (for correlations)
+    spread: float  # RMS of `centred`
+
+    @classmethod
+    def of(cls, sub: np.ndarray) -> _Plane:
+        y = sub.astype(np.float32)
+        half = y[::2, ::2]
+        c = half - half.mean()
+        return cls(float(y.mean()), y, c, float(np.sqrt((c * c).mean())))
 
 
 class BlackParams(Params):
@@ -69,26 +85,21 @@ class BlackFrames(Detector):
         self._ratio: list[float] = []
         self._mean: list[float] = []
         self._black: list[bool] = []
-        self._prev: np.ndarray | None = None
+        self._prev: _Plane | None = None
         self._dim_ref: float | None = None  # light of the frame before a sudden drop, while dimmed
         self._coherence: list[float] = []  # correlation of the last few consecutive live frame pairs
 
     @staticmethod
-    def _correlation(cur: np.ndarray, prev: np.ndarray) -> float | None:
+    def _correlation(cur: _Plane, prev: _Plane) -> float | None:
         """Pearson correlation of two luma planes (every 2nd subsampled pixel); None when one is flat."""
-        if cur.shape != prev.shape:
+        if cur.centred.shape != prev.centred.shape or cur.spread < 1e-6 or prev.spread < 1e-6:
             return None
-        a = cur[::2, ::2] - cur[::2, ::2].mean()
-        b = prev[::2, ::2] - prev[::2, ::2].mean()
-        sa, sb = float(np.sqrt((a * a).mean())), float(np.sqrt((b * b).mean()))
-        if sa < 1e-6 or sb < 1e-6:
-            return None
-        return float((a * b).mean()) / (sa * sb)
+        return float((cur.centred * prev.centred).mean()) / (cur.spread * prev.spread)
 
-    def _same_picture(self, cur: np.ndarray, prev: np.ndarray) -> bool:
-        if cur.shape != prev.shape:
+    def _same_picture(self, cur: _Plane, prev: _Plane) -> bool:
+        if cur.centred.shape != prev.centred.shape:
             return False
-        if float(cur.std()) < 3.0:  # flat: nothing left to correlate; a uniform dark plane is black
+        if float(cur.pixels.std()) < 3.0:  # flat: nothing left to correlate; a uniform dark plane is black
             return True
         c = self._correlation(cur, prev)
         if c is None:
@@ -102,15 +113,15 @@ class BlackFrames(Detector):
         p = self.params
         sub: np.ndarray = frame.luma[:: p.subsample, :: p.subsample]
         ratio = float(np.count_nonzero(sub <= p.pixel_threshold)) / sub.size
-        cur = sub.astype(np.float32)
-        mean = float(cur.mean())
+        cur = _Plane.of(sub)
+        mean = cur.mean
         light = max(mean - 16.0, 0.0)
         dimmed = False
         if mean <= p.dim_max_mean:
             if self._dim_ref is not None:
                 dimmed = light <= p.dim_ratio * self._dim_ref
             elif self._prev is not None:
-                before = max(float(self._prev.mean()) - 16.0, 0.0)
+                before = max(self._prev.mean - 16.0, 0.0)
                 if before >= p.dim_min_level and light <= p.dim_ratio * before and self._same_picture(cur, self._prev):
                     self._dim_ref = before
                     dimmed = True
