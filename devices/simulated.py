@@ -7,8 +7,12 @@ monotonic clock, to whatever sources subscribe; the capture rig records them thr
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import av
@@ -115,6 +119,14 @@ class _TitleDecoder:
         self.c.close()
 
 
+@dataclass
+class _Key:
+    at: float  # monotonic time of the press
+    action: Callable[[float], None]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: Exception | None = None
+
+
 class SimulatedDevice(Device):
     def __init__(self, spec: DeviceSpec, titles: list[Title] | None = None):
         super().__init__(spec)
@@ -138,7 +150,12 @@ class SimulatedDevice(Device):
         self.focus = 0
         self.title: Title | None = None
         self.position_s = 0.0
-        self._until = 0.0  # monotonic end of loading / seeking
+        self._until = 0.0  # display-clock end of loading / seeking
+        # Keys wait here until the player reaches the first frame displayed at or after the press:
+        # the output stamps frames with their display time, so a player running behind must not
+        # show a key's effect on a frame it displays before the key was pressed.
+        self._keys: deque[_Key] = deque()
+        self._keys_lock = threading.Lock()
         self._decoder: _TitleDecoder | None = None
         self._audio: np.ndarray | None = None
         self._held: np.ndarray | None = None
@@ -209,32 +226,64 @@ class SimulatedDevice(Device):
             self._decoder = None
 
     # ---- control ---------------------------------------------------------------------------
-    def _send_key(self, key: str) -> None:
+    # Apply a key within about one frame; longer means the player loop is stuck.
+    KEY_TIMEOUT_S = 2.0
+
+    def _submit(self, action: Callable[[float], None]) -> None:
+        """Queue a control action for the player loop and wait until a frame has taken it; an
+        error raised by the action (a title that cannot be opened) is raised here, to the caller."""
         if self._thread is None:
             raise DeviceError(f"{self.name}: device is not open (control {self.spec.control})")
-        with self._lock:
-            st = self.state
-            if st == "home":
-                if key in ("left", "up"):
-                    self.focus = (self.focus - 1) % len(self.titles)
-                elif key in ("right", "down"):
-                    self.focus = (self.focus + 1) % len(self.titles)
-                elif key in ("select", "play", "play_pause"):
-                    self._start(self.titles[self.focus], 0.0)
-                return
-            if key in ("home", "back", "stop"):
-                self.state = "home"
-                self.title = None
-            elif key == "pause" or (key == "play_pause" and st == "playing"):
-                if st == "playing":
-                    self.state = "paused"
-            elif key == "play" or (key == "play_pause" and st == "paused"):
-                if st == "paused":
-                    self.state = "playing"
-            elif key in ("fast_forward", "right") and st in ("playing", "paused"):
-                self._seek(self.sim.seek_step_s)
-            elif key in ("rewind", "left") and st in ("playing", "paused"):
-                self._seek(-self.sim.seek_step_s)
+        key = _Key(time.monotonic(), action)
+        with self._keys_lock:
+            self._keys.append(key)
+        if not key.done.wait(self.KEY_TIMEOUT_S):
+            raise DeviceError(
+                f"{self.name}: the simulated player did not take a key within {self.KEY_TIMEOUT_S:.0f} s "
+                f"(player thread alive: {self._thread is not None and self._thread.is_alive()})"
+            )
+        if key.error is not None:
+            raise key.error
+
+    def _take_keys(self, t: float) -> None:
+        """Apply, in order, the keys pressed at or before display time `t` (lock held)."""
+        while True:
+            with self._keys_lock:
+                if not self._keys or self._keys[0].at > t:
+                    return
+                key = self._keys.popleft()
+            try:
+                key.action(key.at)
+            except Exception as e:  # handed to the caller; the player goes on
+                key.error = e
+            key.done.set()
+
+    def _send_key(self, key: str) -> None:
+        self._submit(lambda at: self._key(key, at))
+
+    def _key(self, key: str, at: float) -> None:
+        st = self.state
+        if st == "home":
+            if key in ("left", "up"):
+                self.focus = (self.focus - 1) % len(self.titles)
+            elif key in ("right", "down"):
+                self.focus = (self.focus + 1) % len(self.titles)
+            elif key in ("select", "play", "play_pause"):
+                self._start(self.titles[self.focus], 0.0, at)
+            return
+        if key in ("home", "back", "stop"):
+            self.state = "home"
+            self.title = None
+        elif key == "pause" or (key == "play_pause" and st == "playing"):
+            if st == "playing":
+                self.state = "paused"
+        elif key == "play" or (key == "play_pause" and st == "paused"):
+            if st == "paused":
+                self.state = "playing"
+        elif key in ("fast_forward", "right") and st in ("playing", "paused"):
+            self._seek(self.sim.seek_step_s, at)
+        elif key in ("rewind", "left") and st in ("playing", "paused"):
+            self._seek(-self.sim.seek_step_s, at)
 
     def launch(self, title_id: str) -> None:
         if title_id not in {t.id for t in self.titles}:
@@ -244,18 +293,19 @@ class SimulatedDevice(Device):
                 pass
         for i, t in enumerate(self.titles):
             if t.id == title_id:
-                with self._lock:
-                    self.focus = i
-                    self.state = "home"
+                self._submit(functools.partial(self._go_home, i))
                 self.press("select")
                 return
         raise DeviceError(f"{self.name}: no title {title_id!r}; known: {', '.join(t.id for t in self.titles)}")
+
+    def _go_home(self, focus: int, at: float) -> None:
+        self.focus, self.state, self.title = focus, "home", None
 
     def status(self) -> PlayerStatus:
         with self._lock:
             return PlayerStatus(self.state, self.title.id if self.title else None, round(self.position_s, 3))
 
-    def _start(self, title: Title, position: float) -> None:
+    def _start(self, title: Title, position: float, at: float) -> None:
         if self._decoder is None or self._decoder.title.id != title.id:
             if self._decoder is not None:
                 self._decoder.close()
@@ -267,15 +317,15 @@ class SimulatedDevice(Device):
         self._held = None
         self._reset_cadence()
         self.state = "loading"
-        self._until = time.monotonic() + self.sim.startup_delay_s
+        self._until = at + self.sim.startup_delay_s
 
-    def _seek(self, delta: float) -> None:
+    def _seek(self, delta: float, at: float) -> None:
         assert self.title is not None
         self.position_s = float(np.clip(self.position_s + delta, 0.0, self.title.duration_s - 1.0 / self.title.fps))
         self._resume_state = self.state
         self._reset_cadence()
         self.state = "seeking"
-        self._until = time.monotonic() + self.sim.seek_rebuffer_s
+        self._until = at + self.sim.seek_rebuffer_s
 
     def _reset_cadence(self) -> None:
         self._skew = 0  # video frames ahead (+) or behind (-) the title clock, from drops and repeats
@@ -331,8 +381,9 @@ class SimulatedDevice(Device):
             # only a player far behind (0.5 s) skips frames to catch up, as a real one drops them.
             late = time.monotonic() - due > 0.5
             with self._lock:
-                img, snd = self._tick(fps, n_audio, render=not late)
-            t = t_base + k / fps
+                self._take_keys(due)
+                img, snd = self._tick(fps, n_audio, render=not late, t=due)
+            t = due
             if img is not None:
                 self.output.emit_video(img, t)
             else:
@@ -340,10 +391,10 @@ class SimulatedDevice(Device):
             self.output.emit_audio(snd, t)
             k += 1
 
-    def _tick(self, fps: float, n_audio: int, render: bool) -> tuple[np.ndarray | None, np.ndarray]:
+    def _tick(self, fps: float, n_audio: int, render: bool, t: float) -> tuple[np.ndarray | None, np.ndarray]:
+        """The frame and sound displayed at display-clock time `t`."""
         silence = np.zeros((n_audio, 2), np.float32)
-        now = time.monotonic()
-        if self.state in ("loading", "seeking") and now >= self._until:
+        if self.state in ("loading", "seeking") and t >= self._until:
             self.state = "playing" if self.state == "loading" else getattr(self, "_resume_state", "playing")
         st = self.state
         if st == "home" or self.title is None:

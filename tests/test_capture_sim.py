@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 import wave
 
+import cv2
 import numpy as np
 import pytest
 
@@ -82,6 +84,46 @@ def test_keys_drive_the_player(device):
         device.press("warp")
     with pytest.raises(DeviceError, match="known: bbb-720p25"):
         device.launch("no-such-title")
+
+
+def test_a_player_running_behind_shows_a_key_only_from_the_press_on(device):
+    """Frames carry their display time; when the player loop runs late (a loaded host), the frames
+    it catches up with must still show what was on screen before a key, not the key's effect."""
+    from harness import framecode
+
+    device.launch(TITLE)
+    device.wait_for_state("playing", 5)
+    seen: list[tuple[float, int | None]] = []
+
+    def on_frame(img, t):
+        seen.append((t, framecode.read(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))))
+
+    keys: list[float] = []
+    device.add_key_listener(lambda key, t: keys.append(t))
+    with device.output.lock:
+        device.output.video_subs.append(on_frame)
+    time.sleep(0.3)
+
+    def stall():  # hold the player loop for 0.35 s, as a busy host would
+        with device._lock:
+            time.sleep(0.35)
+
+    staller = threading.Thread(target=stall)
+    staller.start()
+    time.sleep(0.2)
+    device.press("pause")  # pressed while the player is about 0.2 s behind
+    staller.join()
+    time.sleep(0.4)
+    with device.output.lock:
+        device.output.video_subs.remove(on_frame)
+    (pressed,) = keys
+    before = [c for t, c in seen if t < pressed]
+    after = [c for t, c in seen if t >= pressed]
+    assert None not in before + after and len(before) >= 10 and len(after) >= 5
+    # playing until the press: every frame a new title frame; from the press on: the last one held
+    assert np.all(np.diff(before) == 1), before
+    assert set(after) == {before[-1]}, (before[-5:], after)
+    assert np.allclose(np.diff([t for t, _ in seen]), 0.04, atol=1e-6)  # no gap, no overlap
 
 
 def test_recording_writes_a_complete_bundle(device, tmp_path):

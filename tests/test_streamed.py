@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+import wave
 
+import numpy as np
 import pytest
 
 from devices import open_device
@@ -68,6 +70,29 @@ def test_records_through_opencv_and_sounddevice(streamed, tmp_path):
     assert cap.meta["audio_samples"] == pytest.approx(4 * 48000, rel=0.05)
     res = analyze(cap.path)
     assert res.events == [], [e.describe() for e in res.events]
+
+
+def test_a_busy_harness_does_not_put_gaps_in_the_device_sound(streamed, tmp_path):
+    """The simulated TV is a device of its own: pure-Python work in the harness process (which
+    holds the interpreter lock) must not under-run the TV's audio output into silent gaps that
+    the capture would then, rightly, report as dropouts."""
+    _play(streamed)
+    rec = streamed.rig.start(tmp_path / "busy", {"device": streamed.name})
+    for _ in range(6):  # 120 ms stretches of interpreter-bound work, 0.3 s apart
+        end = time.monotonic() + 0.12
+        while time.monotonic() < end:
+            pass
+        time.sleep(0.3)
+    rec.wait(0.5)
+    cap = rec.stop()
+    with wave.open(str(cap.audio_path)) as w:
+        x = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2)
+    silent = np.r_[0, (np.abs(x).max(axis=1) == 0).astype(np.int8), 0]
+    edges = np.flatnonzero(np.diff(silent))
+    runs = zip(edges[::2], edges[1::2], strict=True)
+    gaps = [(round(a / 48000, 3), round((b - a) / 48000, 3)) for a, b in runs if b - a >= 480]  # >= 10 ms
+    assert len(x) > 2.5 * 48000 and gaps == [], f"digital silence (start s, length s): {gaps}"
+    assert analyze(cap.path).events == []
 
 
 def test_stream_stopping_is_one_clear_error_and_keeps_the_capture(streamed, tmp_path):
