@@ -8,11 +8,13 @@ monotonic clock, to whatever sources subscribe; the capture rig records them thr
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import av
@@ -119,7 +121,15 @@ class _TitleDecoder:
         self.c.close()
 
 
-@dataclass
+def _stack(frame: Any) -> list[Any]:
+    out = []
+    while frame is not None:
+        out.append(frame)
+        frame = frame.f_back
+    return out
+
+
+@dataclass(eq=False)  # compared by identity
 class _Key:
     at: float  # monotonic time of the press
     action: Callable[[float], None]
@@ -156,6 +166,7 @@ class SimulatedDevice(Device):
         # show a key's effect on a frame it displays before the key was pressed.
         self._keys: deque[_Key] = deque()
         self._keys_lock = threading.Lock()
+        self._ready: tuple[_TitleDecoder, np.ndarray] | None = None  # a title opened by launch()
         self._decoder: _TitleDecoder | None = None
         self._audio: np.ndarray | None = None
         self._held: np.ndarray | None = None
@@ -224,10 +235,13 @@ class SimulatedDevice(Device):
         if self._decoder is not None:
             self._decoder.close()
             self._decoder = None
+        if self._ready is not None:
+            self._ready[0].close()
+            self._ready = None
 
     # ---- control ---------------------------------------------------------------------------
-    # Apply a key within about one frame; longer means the player loop is stuck.
-    KEY_TIMEOUT_S = 2.0
+    # A key is taken within about one frame; this long means the player loop is stuck.
+    KEY_TIMEOUT_S = 10.0
 
     def _submit(self, action: Callable[[float], None]) -> None:
         """Queue a control action for the player loop and wait until a frame has taken it; an
@@ -238,12 +252,25 @@ class SimulatedDevice(Device):
         with self._keys_lock:
             self._keys.append(key)
         if not key.done.wait(self.KEY_TIMEOUT_S):
-            raise DeviceError(
-                f"{self.name}: the simulated player did not take a key within {self.KEY_TIMEOUT_S:.0f} s "
-                f"(player thread alive: {self._thread is not None and self._thread.is_alive()})"
-            )
+            with self._keys_lock:  # a key given up on must not act later
+                pending = key in self._keys
+                if pending:
+                    self._keys.remove(key)
+            if pending or not key.done.wait(self.KEY_TIMEOUT_S):
+                raise DeviceError(
+                    f"{self.name}: the simulated player did not take a key within {self.KEY_TIMEOUT_S:g} s "
+                    f"({self._player_whereabouts()})"
+                )
         if key.error is not None:
             raise key.error
+
+    def _player_whereabouts(self) -> str:
+        th = self._thread
+        if th is None or not th.is_alive():
+            return "its player thread has ended"
+        frame = sys._current_frames().get(th.ident or -1)
+        where = [f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}" for f in _stack(frame)]
+        return "player thread at " + " < ".join(where[:4])
 
     def _take_keys(self, t: float) -> None:
         """Apply, in order, the keys pressed at or before display time `t` (lock held)."""
@@ -293,6 +320,7 @@ class SimulatedDevice(Device):
                 pass
         for i, t in enumerate(self.titles):
             if t.id == title_id:
+                self._prepare(t)
                 self._submit(functools.partial(self._go_home, i))
                 self.press("select")
                 return
@@ -305,13 +333,30 @@ class SimulatedDevice(Device):
         with self._lock:
             return PlayerStatus(self.state, self.title.id if self.title else None, round(self.position_s, 3))
 
+    def _prepare(self, title: Title) -> None:
+        """Open a title's picture and read its sound here, in the caller's thread, so the player
+        thread does not stop showing frames while it loads (as `select` would otherwise make it)."""
+        if self._decoder is not None and self._decoder.title.id == title.id:
+            return
+        ready = (_TitleDecoder(title), np.fromfile(title.audio_path, dtype=np.float32).reshape(-1, 2))
+        with self._keys_lock:
+            old, self._ready = self._ready, ready
+        if old is not None:
+            old[0].close()
+
     def _start(self, title: Title, position: float, at: float) -> None:
         if self._decoder is None or self._decoder.title.id != title.id:
             if self._decoder is not None:
                 self._decoder.close()
-            self._decoder = _TitleDecoder(title)
-            raw = np.fromfile(title.audio_path, dtype=np.float32)
-            self._audio = raw.reshape(-1, 2)
+            with self._keys_lock:
+                ready, self._ready = self._ready, None
+            if ready is not None and ready[0].title.id == title.id:
+                self._decoder, self._audio = ready
+            else:
+                if ready is not None:
+                    ready[0].close()
+                self._decoder = _TitleDecoder(title)
+                self._audio = np.fromfile(title.audio_path, dtype=np.float32).reshape(-1, 2)
         self.title = title
         self.position_s = position
         self._held = None

@@ -126,6 +126,18 @@ def test_a_player_running_behind_shows_a_key_only_from_the_press_on(device):
     assert np.allclose(np.diff([t for t, _ in seen]), 0.04, atol=1e-6)  # no gap, no overlap
 
 
+def test_a_stuck_player_is_one_clear_error_and_the_key_is_dropped(device, monkeypatch):
+    monkeypatch.setattr(device, "KEY_TIMEOUT_S", 0.3)
+    focus = device.focus
+    with device._lock:  # the player loop cannot run
+        with pytest.raises(DeviceError) as e:
+            device.press("right")
+    assert str(e.value).startswith("t: the simulated player did not take a key within 0.3 s (player thread at ")
+    assert "simulated.py" in str(e.value) and "_run" in str(e.value)
+    device.press("left")  # the loop runs again; the abandoned "right" never acts
+    assert device.focus == (focus - 1) % len(device.titles)
+
+
 def test_recording_writes_a_complete_bundle(device, tmp_path):
     device.launch(TITLE)
     device.wait_for_state("playing", 5)
