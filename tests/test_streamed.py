@@ -90,7 +90,9 @@ def test_a_busy_harness_does_not_put_gaps_in_the_device_sound(streamed, tmp_path
     silent = np.r_[0, (np.abs(x).max(axis=1) == 0).astype(np.int8), 0]
     edges = np.flatnonzero(np.diff(silent))
     runs = zip(edges[::2], edges[1::2], strict=True)
-    gaps = [(round(a / 48000, 3), round((b - a) / 48000, 3)) for a, b in runs if b - a >= 480]  # >= 10 ms
+    # one 10 ms block of padding is the player's drift correction on a loaded host; an under-run
+    # leaves 30-60 ms (and the ALSA plug-in can take far longer to recover)
+    gaps = [(round(a / 48000, 3), round((b - a) / 48000, 3)) for a, b in runs if b - a >= 1200]  # >= 25 ms
     assert len(x) > 2.5 * 48000 and gaps == [], f"digital silence (start s, length s): {gaps}"
     assert analyze(cap.path).events == []
 
