@@ -11,6 +11,7 @@ import functools
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,14 +120,6 @@ class _TitleDecoder:
 
     def close(self) -> None:
         self.c.close()
-
-
-def _stack(frame: Any) -> list[Any]:
-    out = []
-    while frame is not None:
-        out.append(frame)
-        frame = frame.f_back
-    return out
 
 
 @dataclass(eq=False)  # compared by identity
@@ -269,8 +262,8 @@ class SimulatedDevice(Device):
         if th is None or not th.is_alive():
             return "its player thread has ended"
         frame = sys._current_frames().get(th.ident or -1)
-        where = [f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}" for f in _stack(frame)]
-        return "player thread at " + " < ".join(where[:4])
+        stack = traceback.extract_stack(frame)[::-1] if frame is not None else []
+        return "player thread at " + " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack[:4])
 
     def _take_keys(self, t: float) -> None:
         """Apply, in order, the keys pressed at or before display time `t` (lock held)."""
