@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.capture import CaptureRig
+from harness.capture.rig import CaptureRig
 from harness.config import DeviceSpec
 
 # One key vocabulary for every transport (IR, serial, ADB, ECP, CEC, simulated).

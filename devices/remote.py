@@ -1,6 +1,6 @@
 """A real device: a control transport (IR, serial, ADB, ECP, CEC ...) plus a capture rig.
 
-The rig is opened lazily through `harness.backends.open_rig`, so pressing keys (`vqa press`) needs
+The rig is opened lazily through `harness.capture.backends.open_rig`, so pressing keys (`vqa press`) needs
 no capture hardware and no capture backend import.
 """
 
@@ -13,7 +13,7 @@ from devices.control import ControlTransport, open_transport
 from harness.config import DeviceSpec
 
 if TYPE_CHECKING:
-    from harness.capture import CaptureRig
+    from harness.capture.rig import CaptureRig
 
 
 class RemoteDevice(Device):
@@ -27,7 +27,7 @@ class RemoteDevice(Device):
     @property
     def rig(self) -> CaptureRig:
         if self._rig is None:
-            from harness.backends import open_rig
+            from harness.capture.backends import open_rig
 
             self._rig = open_rig(self.spec)
         return self._rig

@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 
 from devices.base import Device, DeviceError, PlayerStatus
-from harness.capture import AudioCallback, AudioSource, CaptureRig, VideoCallback, VideoSource
+from harness.capture.rig import AudioCallback, AudioSource, CaptureRig, VideoCallback, VideoSource
 from harness.config import DeviceSpec, FaultSpec, SimulatorSpec
-from harness.reference import Title, TitleError, ensure_titles
+from harness.reference.titles import Title, TitleError, ensure_titles
 
 AUDIO_RATE = 48000
 HOME_FPS = 25.0
@@ -171,7 +171,7 @@ class SimulatedDevice(Device):
     def rig(self) -> CaptureRig:
         """In-process sources, or for a streamed device the real capture backends."""
         if self._rig is None:
-            from harness.backends import open_rig
+            from harness.capture.backends import open_rig
 
             self._rig = open_rig(self.spec)
         return self._rig
@@ -197,7 +197,7 @@ class SimulatedDevice(Device):
 
     def _start_stream(self) -> None:
         from devices.sim_stream import PulsePlayer, UdpTsStreamer
-        from harness.pulse import PulseError, ensure_null_sink
+        from harness.capture.pulse import PulseError, ensure_null_sink
 
         st = self.sim.stream
         assert st is not None

@@ -12,9 +12,9 @@ import numpy as np
 
 from harness.detectors import DEFAULT_DETECTORS, Detector, create
 from harness.events import Event
-from harness.measure import ReferenceReport, ReferenceTracker
+from harness.measure.tracker import ReferenceReport, ReferenceTracker
 from harness.media import Frame, MediaInfo, MediaReader
-from harness.reference import load_manifest
+from harness.reference.titles import load_manifest
 
 
 @dataclass
@@ -69,7 +69,7 @@ def analyze(
     """Run detectors over `path` (media file or capture bundle). Raises MediaError on bad input.
 
     The verdict here is the plain one (`fail` when any event was found); scenario policies in
-    `harness.verdict` decide what counts in a suite.
+    `harness.suite.verdict` decide what counts in a suite.
     """
     reader = MediaReader(path)
     tracker = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.scenario import startup_time
-from harness.verdict import Window
+from harness.suite.scenario import startup_time
+from harness.suite.verdict import Window
 
 
 def test_playback_starts_within_budget(scenario, device, title, vqa_policy):

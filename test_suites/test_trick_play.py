@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from harness.scenario import seek_result
-from harness.verdict import Window
+from harness.suite.scenario import seek_result
+from harness.suite.verdict import Window
 
 # Time a player may take to settle after a trick-play key (rebuffering, muted audio); events that
 # fall entirely inside it are expected, events that outlast it are defects.

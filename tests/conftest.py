@@ -33,7 +33,7 @@ def pulse_server():
     import os
     import shutil
 
-    from harness import pulse
+    from harness.capture import pulse
 
     if shutil.which("pulseaudio") is None and not os.environ.get("CI"):
         pytest.skip("PulseAudio is not installed on this machine (CI installs it: apt-get install pulseaudio)")

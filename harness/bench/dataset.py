@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.bench_sources import BenchRecipe, SourceSpec, bench_dir, build_source
+from harness.bench.sources import BenchRecipe, SourceSpec, bench_dir, build_source
 from harness.impairments import IMPAIRMENTS, impair_file, truth_path
 
 CLEAN = "none"

@@ -1,5 +1,5 @@
 """Detector benchmark (`vqa bench detect`): every registered detector and FFmpeg's filters on the
-same labelled clips (`harness.dataset`), scored with `harness.bench_metrics`.
+same labelled clips (`harness.bench.dataset`), scored with `harness.bench.metrics`.
 
 A detector is responsible for the defects whose truth type is the event type it reports (its
 name): black -> black_frames, freeze -> frozen_video, audio_dropout -> audio_dropout. FFmpeg
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.bench_metrics import Span, Tally, cell, severity_cell
-from harness.dataset import CLEAN, ClipRow
+from harness.bench.dataset import CLEAN, ClipRow
+from harness.bench.metrics import Span, Tally, cell, severity_cell
 from harness.detectors import REGISTRY, create
 from harness.impairments import IMPAIRMENTS
 from harness.media import AudioBlock, Frame, MediaReader

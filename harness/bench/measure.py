@@ -1,5 +1,5 @@
 """Frame-code measurement benchmark: frame-coded titles impaired with cadence and A/V faults, measured
-by `harness.measure.ReferenceTracker` exactly as a capture of the title is, and compared with the
+by `harness.measure.tracker.ReferenceTracker` exactly as a capture of the title is, and compared with the
 impairment's truth.
 
 Clips: each title of the recipe's `measure` section (`reference_content/titles.yaml`, 12 s at 360p,
@@ -37,13 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from harness.bench_metrics import cell, severity_cell
-from harness.bench_sources import BenchRecipe, bench_dir
-from harness.dataset import stable_seed
+from harness.bench.dataset import stable_seed
+from harness.bench.metrics import cell, severity_cell
+from harness.bench.sources import BenchRecipe, bench_dir
 from harness.impairments import IMPAIRMENTS, impair_file, truth_path
-from harness.measure import ReferenceReport, ReferenceTracker
+from harness.measure.tracker import ReferenceReport, ReferenceTracker
 from harness.media import AudioBlock, Frame, MediaReader
-from harness.reference import load_manifest
+from harness.reference.titles import load_manifest
 
 CADENCE = {"drop_frames", "repeat_frames", "stutter", "freeze"}
 AV = {"av_offset", "av_drift"}
@@ -260,7 +260,7 @@ def build_clips(
 ) -> tuple[Path, list[MeasureClip]]:
     """Build the measurement titles (cached) and their impaired clips; return (folder, rows).
     `select` keeps only some rows of the plan (tests use a few)."""
-    from harness.reference import ensure_titles
+    from harness.reference.titles import ensure_titles
 
     rows = [r for r in plan(recipe, quick) if select is None or select(r)]
     root = measure_dir(recipe)

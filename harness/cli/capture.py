@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.cli import EXIT_CLEAN, EXIT_DEFECTS, CliError, _progress
+from harness.cli.common import EXIT_CLEAN, EXIT_DEFECTS, CliError, progress_bar
 
 if TYPE_CHECKING:
-    from harness.capture import Capture
+    from harness.capture.rig import Capture
 
 
 def _device(args: argparse.Namespace) -> Any:
@@ -44,7 +44,7 @@ def _record(
     Returns the Capture, or None after printing the device or capture error (the bundle recorded
     so far stays on disk)."""
     from devices import DeviceError
-    from harness.capture import CaptureError
+    from harness.capture.rig import CaptureError
 
     try:
         dev.open()
@@ -53,7 +53,7 @@ def _record(
             dev.launch(title)
             time.sleep(settle_s)
         rec = dev.rig.start(out, {"device": dev.name, "title": title, "scenario": scenario})
-        with _progress(progress) as prog:  # shown on a terminal only
+        with progress_bar(progress) as prog:  # shown on a terminal only
             task = prog.add_task(f"recording {dev.name}", total=seconds)
             while rec.now_s < seconds:
                 time.sleep(min(0.2, max(0.0, seconds - rec.now_s)))
@@ -88,7 +88,7 @@ def _check(lines: list[tuple[bool, str, str]], ok: bool, part: str, text: str) -
 def cmd_doctor(args: argparse.Namespace) -> int:
     """One line per check, each saying what to fix when it fails."""
     from devices import DeviceError
-    from harness.capture import CaptureError
+    from harness.capture.rig import CaptureError
 
     dev = _device(args)
     spec = dev.spec

@@ -11,7 +11,7 @@ import argparse
 import math
 from typing import Any
 
-from harness.cli import EXIT_CLEAN, CliError
+from harness.cli.common import EXIT_CLEAN, CliError
 
 
 def _number(text: str) -> float:
@@ -66,7 +66,7 @@ def cmd_impair(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    """Add `vqa impair` to the CLI (called by harness.cli through EXTENSIONS)."""
+    """Add `vqa impair` to the CLI."""
     p = subparsers.add_parser("impair", help="apply one defect to a media file and write its ground truth")
     p.add_argument("input", metavar="IN", help="media file to impair")
     p.add_argument("output", metavar="OUT", help="output MP4 (OUT.truth.json is written next to it)")

@@ -1,5 +1,6 @@
-"""`vqa press`: send keys to a device from the inventory, to check its control path by hand.
+"""`vqa devices` and `vqa press`: the inventory, and keys sent to a device to check its control path by hand.
 
+vqa devices [--inventory PATH]
 vqa press --device NAME [--inventory PATH] KEY [KEY ...] [--delay-ms N]
 
 Works for every control scheme, the simulated devices included; prints each key as it goes and
@@ -13,7 +14,24 @@ import argparse
 import time
 from typing import Any
 
-from harness.cli import EXIT_CLEAN, CliError
+from harness.cli.common import EXIT_CLEAN, CliError
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from harness.config import InventoryError, load_inventory
+
+    try:
+        inv = load_inventory(args.inventory)
+    except InventoryError as e:
+        raise CliError(str(e)) from None
+    for d in inv.devices:
+        faults = len(d.simulator.faults) if d.simulator else 0
+        extra = f"  faults={faults}" if faults else ""
+        print(
+            f"{d.name:<16} {d.kind:<8} {d.control:<28} video={d.rig.video} audio={d.rig.audio or '-'}"
+            f"  features={','.join(d.features) or '-'}{extra}"
+        )
+    return EXIT_CLEAN
 
 
 def _status_line(device: Any) -> str:
@@ -55,7 +73,10 @@ def cmd_press(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    """Add `press` to `vqa`'s sub-commands (called by harness.cli for each module in EXTENSIONS)."""
+    """Add `devices` and `press` to `vqa`'s sub-commands."""
+    d = subparsers.add_parser("devices", help="list the lab inventory")
+    d.add_argument("--inventory", help="inventory YAML (default: $VQA_INVENTORY or devices/lab.yaml)")
+    d.set_defaults(func=cmd_devices)
     p = subparsers.add_parser("press", help="send keys to a device (check its control path)")
     p.add_argument("--device", required=True, help="device name in the inventory")
     p.add_argument("--inventory", help="inventory YAML (default: $VQA_INVENTORY or devices/lab.yaml)")

@@ -1,4 +1,5 @@
-"""Detectors, one module each, registered by name."""
+"""Detectors, one module each, registered by name. Pure: arrays in, events out; they import only
+`harness.events` and `harness.media`."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from harness import __version__
 from harness.impairments.common import AUDIO_RATE, AudioClip, Truth, VideoClip, check_severity
+from harness.impairments.registry import IMPAIRMENTS
 
 VIDEO_CRF = 16
 AUDIO_BITRATE = 192_000
@@ -112,7 +113,6 @@ def impair_file(
 ) -> Truth:
     """Apply `defect` to [at_s, at_s + duration_s) of IN (the file's own timeline), write OUT and
     OUT.truth.json; return the truth with times on the file's timeline."""
-    from harness.impairments import IMPAIRMENTS
 
     if defect not in IMPAIRMENTS:
         raise ImpairError(f"unknown defect {defect!r}; known: {', '.join(IMPAIRMENTS)}")

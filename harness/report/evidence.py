@@ -1,11 +1,8 @@
-"""Evidence for people: timeline plots, event key frames, a browser-playable clip, Allure files."""
+"""Evidence for people: timeline plots, event key frames, a browser-playable clip."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -21,7 +18,6 @@ from harness.media import iter_frames_at
 EVENT_COLORS = {"black_frames": "#444444", "frozen_video": "#1f77b4", "audio_dropout": "#d62728"}
 # decision lines drawn (dashed) over the signal they judge rather than in a panel of their own
 OVERLAYS = {"still threshold": "max block motion", "silence limit dBFS": "audio level dBFS"}
-ALLURE_NPM = "allure@3.18.0"
 
 
 def timeline_png(
@@ -155,66 +151,3 @@ def browser_mp4(bundle: Path, out: Path, width: int = 640) -> Path:
                 for p in oas.encode():
                     oc.mux(p)
     return out
-
-
-# ---- Allure run files -------------------------------------------------------------------------
-CATEGORIES = [
-    {"name": f"Defect: {t}", "messageRegex": f".*{t}.*", "matchedStatuses": ["failed"]}
-    for t in (
-        "black_frames",
-        "frozen_video",
-        "audio_dropout",
-        "startup_time_s",
-        "av_offset_ms",
-        "frames_dropped",
-        "frames_repeated",
-        "frames_out_of_order",
-        "seek_error_s",
-        "seek_time_s",
-    )
-] + [
-    {"name": "Harness or device error", "matchedStatuses": ["broken"]},
-]
-
-
-def write_run_files(alluredir: Path, environment: dict[str, Any], executor: dict[str, Any]) -> None:
-    alluredir.mkdir(parents=True, exist_ok=True)
-    lines = [f"{k.replace(' ', '_')}={str(v).replace(chr(10), ' ')}" for k, v in environment.items()]
-    (alluredir / "environment.properties").write_text("\n".join(lines) + "\n")
-    (alluredir / "executor.json").write_text(json.dumps(executor, indent=2))
-    (alluredir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
-
-
-class ReportError(Exception):
-    pass
-
-
-def allure_cli() -> list[str]:
-    """The Allure 3 command line from npm, installed once into a cache folder."""
-    node = shutil.which("node")
-    npm = shutil.which("npm")
-    if node is None or npm is None:
-        raise ReportError("the HTML report needs Node.js and npm (Debian: apt-get install nodejs npm)")
-    cache = Path(os.environ.get("VQA_TOOLS_DIR") or Path.home() / ".cache" / "vqa-harness" / "allure3")
-    cli = cache / "node_modules" / "allure" / "cli.js"
-    if not cli.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run(
-            [npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", ALLURE_NPM],
-            capture_output=True,
-            text=True,
-        )
-        if r.returncode != 0 or not cli.exists():
-            raise ReportError(f"npm install {ALLURE_NPM} failed: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
-    return [node, str(cli)]
-
-
-def generate_html(results: Path, report: Path, name: str = "Playback validation") -> Path:
-    if not results.is_dir() or not any(results.glob("*-result.json")):
-        raise ReportError(f"{results} holds no Allure results; run the suites with --alluredir={results} first")
-    cmd = allure_cli() + ["generate", str(results), "-o", str(report), "--name", name]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    index = report / "index.html"
-    if r.returncode != 0 or not index.exists():
-        raise ReportError(f"allure generate failed ({r.returncode}): {(r.stderr or r.stdout).strip()[-500:]}")
-    return index

@@ -79,7 +79,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def _title_ids(config: pytest.Config) -> list[str]:
-    from harness.reference import load_recipes
+    from harness.reference.titles import load_recipes
 
     ids = [r.id for r in load_recipes() if r.suite]
     want = config.getoption("--titles")
@@ -140,7 +140,7 @@ def device(device_spec: DeviceSpec) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def reference_titles() -> dict[str, Any]:
-    from harness.reference import ensure_titles
+    from harness.reference.titles import ensure_titles
 
     return {t.id: t for t in ensure_titles()}
 
@@ -153,7 +153,7 @@ def title(reference_titles: dict[str, Any], title_id: str) -> Any:
 @pytest.fixture
 def vqa_policy() -> Any:
     """Default verdict policy; override this fixture in a suite module to change thresholds."""
-    from harness.verdict import Policy
+    from harness.suite.verdict import Policy
 
     return Policy()
 
@@ -167,7 +167,7 @@ def captures_dir(pytestconfig: pytest.Config) -> Path:
 
 @pytest.fixture
 def scenario(request: pytest.FixtureRequest, device: Any, vqa_policy: Any, captures_dir: Path) -> Any:
-    from harness.scenario import Scenario, safe_name
+    from harness.suite.scenario import Scenario, safe_name
 
     title = request.getfixturevalue("title") if "title_id" in request.fixturenames else None
     try:
@@ -205,7 +205,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     alluredir = getattr(config.option, "allure_report_dir", None)
     if not name or not alluredir:
         return
-    from harness.reporting import write_run_files
+    from harness.report.allure import write_run_files
 
     spec = _inventory(config).get(name)
     env = {

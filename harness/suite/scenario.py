@@ -14,9 +14,9 @@ import numpy as np
 
 from devices.base import Device
 from harness.analysis import AnalysisResult, analyze
-from harness.capture import Capture, Recording
-from harness.reference import Title
-from harness.verdict import Policy, Verdict, Window, evaluate
+from harness.capture.rig import Capture, Recording
+from harness.reference.titles import Title
+from harness.suite.verdict import Policy, Verdict, Window, evaluate
 
 
 @dataclass
@@ -125,9 +125,12 @@ class Scenario:
         (capture.path / "analysis.json").write_text(json.dumps(out, indent=2, default=str))
         outcome = Outcome(capture, result, verdict, result.measurements)
         if self.attach:
-            from harness.allure_attach import attach_outcome
+            from harness.report.allure import attach_outcome
 
-            attach_outcome(outcome, self.device.name, self.title.id if self.title else None)
+            summary = [f"verdict: {'pass' if verdict.passed else 'fail'}"] + [f"FAIL {f}" for f in verdict.failures]
+            summary += [f"excused {e.describe()}: {r}" for e, r in verdict.excused]
+            summary += [f"{k} = {v:.3f}" for k, v in outcome.measurements.items()]
+            attach_outcome(capture, result, summary, self.device.name, self.title.id if self.title else None)
         return outcome
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.bench_metrics import Floor, Floors, Tally, check_floors, load_floors, match
-from harness.cli_bench import FLOORS_PATH
+from harness.bench.metrics import Floor, Floors, Tally, check_floors, load_floors, match
+from harness.cli.bench import FLOORS_PATH
 
 # --- matching -----------------------------------------------------------------------------
 
@@ -65,7 +65,7 @@ def test_check_floors_names_detector_metric_value_and_floor() -> None:
 
 
 def test_committed_floors_parse_and_cover_every_default_detector() -> None:
-    from harness.bench_sources import load_recipe
+    from harness.bench.sources import load_recipe
     from harness.detectors import DEFAULT_DETECTORS
 
     floors = load_floors(FLOORS_PATH)
@@ -75,8 +75,8 @@ def test_committed_floors_parse_and_cover_every_default_detector() -> None:
 
 
 def test_recipe_plan_is_deterministic_and_split() -> None:
-    from harness.bench_sources import load_recipe
-    from harness.dataset import plan, responsible_defects
+    from harness.bench.dataset import plan, responsible_defects
+    from harness.bench.sources import load_recipe
     from harness.impairments import IMPAIRMENTS
 
     r = load_recipe()
@@ -104,8 +104,8 @@ def test_recipe_plan_is_deterministic_and_split() -> None:
 def subset() -> tuple[Path, list]:
     """Two quick sources (cartoon with its sound; a talking head with speech), clean and with
     black / freeze / dropout at severity 1.0: built once (cached with the quick benchmark's clips)."""
-    from harness.bench_sources import load_recipe
-    from harness.dataset import build_dataset
+    from harness.bench.dataset import build_dataset
+    from harness.bench.sources import load_recipe
 
     recipe = load_recipe()
     keep = {"bbb", "carphone-speech"}
@@ -123,7 +123,7 @@ def subset() -> tuple[Path, list]:
 
 
 def _guard(subset: tuple[Path, list], params: dict | None) -> list[str]:
-    from harness.bench_detect import run_bench
+    from harness.bench.detect import run_bench
     from harness.detectors import DEFAULT_DETECTORS
 
     root, rows = subset
@@ -148,7 +148,7 @@ def test_guard_fails_naming_the_detector_whose_quality_was_lowered(subset: tuple
 
 def test_cli_bad_floors_file_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Floors are read before any clip is built: a missing or invalid file costs nothing."""
-    from harness.cli import main
+    from harness.cli.app import main
 
     assert main(["bench", "detect", "--quick", "--check", "--floors", str(tmp_path / "missing.yaml")]) == 2
     assert "bad floors file" in capsys.readouterr().err

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import framecode
-from harness.bench_measure import (
+from harness.bench.measure import (
     AV_TOLERANCE_MS,
     MeasureClip,
     build_clips,
@@ -17,11 +16,12 @@ from harness.bench_measure import (
     score_clip,
     summarize,
 )
-from harness.bench_metrics import Floors, check_floors, load_floors
-from harness.bench_sources import load_recipe
-from harness.measure import ReferenceReport, SyncEvent
+from harness.bench.metrics import Floors, check_floors, load_floors
+from harness.bench.sources import load_recipe
+from harness.measure import framecode
+from harness.measure.tracker import ReferenceReport, SyncEvent
 
-FLOORS_PATH = Path(__file__).resolve().parent.parent / "reference_content" / "bench_floors.yaml"
+FLOORS_PATH = Path(__file__).resolve().parents[2] / "reference_content" / "bench_floors.yaml"
 
 
 def test_plan_is_deterministic_quick_is_a_subset_and_windows_fit() -> None:
@@ -122,7 +122,7 @@ def test_measurement_guard_breaks_when_the_frame_code_reader_is_worse(measured_s
 
 
 def test_summary_and_table_say_what_was_not_measured() -> None:
-    from harness.bench_measure import ClipScore, MeasureResult
+    from harness.bench.measure import ClipScore, MeasureResult
 
     scores = [
         ClipScore("none", 0.0, clean_events=3),

@@ -14,10 +14,10 @@ import pytest
 
 from devices import DeviceError, open_device
 from harness.analysis import analyze
-from harness.capture import WavWriter
+from harness.capture.rig import WavWriter
 from harness.config import DeviceSpec, FaultSpec, RigSpec, SimulatorSpec
 from harness.media import MediaReader
-from harness.reference import ensure_titles
+from harness.reference.titles import ensure_titles
 
 TITLE = "bbb-720p25"
 
@@ -89,7 +89,7 @@ def test_keys_drive_the_player(device):
 def test_a_player_running_behind_shows_a_key_only_from_the_press_on(device):
     """Frames carry their display time; when the player loop runs late (a loaded host), the frames
     it catches up with must still show what was on screen before a key, not the key's effect."""
-    from harness import framecode
+    from harness.measure import framecode
 
     device.launch(TITLE)
     device.wait_for_state("playing", 5)

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from devices import open_device
-from harness import pulse
 from harness.analysis import analyze
-from harness.capture import CaptureError
+from harness.capture import pulse
+from harness.capture.rig import CaptureError
 from harness.config import DeviceSpec, RigSpec, SimulatorSpec, StreamSpec
 from harness.media import MediaReader
-from harness.reference import ensure_titles
+from harness.reference.titles import ensure_titles
 
 TITLE = "bbb-720p25"
 
@@ -134,7 +134,7 @@ def test_no_stream_at_the_address_is_one_clear_error(pulse_server):
     spec = DeviceSpec(
         name="box-x", kind="stb", control="sim://box-x", rig=RigSpec(video=f"udp://127.0.0.1:{port}", audio=None)
     )
-    from harness.backends import OpenCVVideoSource
+    from harness.capture.backends import OpenCVVideoSource
 
     src = OpenCVVideoSource(spec.rig.video, spec.name, open_timeout_s=2.0)
     t = time.monotonic()
@@ -145,7 +145,7 @@ def test_no_stream_at_the_address_is_one_clear_error(pulse_server):
 
 
 def test_missing_capture_card_is_one_clear_error():
-    from harness.backends import OpenCVVideoSource
+    from harness.capture.backends import OpenCVVideoSource
 
     with pytest.raises(CaptureError, match=r"tv1: video capture: /dev/video77 does not exist"):
         OpenCVVideoSource("v4l2:///dev/video77", "tv1").warm_up()

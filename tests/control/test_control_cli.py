@@ -10,7 +10,7 @@ from peers.line_server import LineServer
 
 from devices import DeviceError, open_device
 from devices.control import available_schemes
-from harness.cli import main
+from harness.cli.app import main
 from harness.config import load_inventory
 
 

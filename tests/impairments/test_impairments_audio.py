@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from harness import synth
 from harness.impairments import IMPAIRMENTS, AudioClip
+from harness.reference import synth
 
 RATE = 48000
 AT, DUR = 1.0, 2.0

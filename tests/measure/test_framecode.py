@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from harness import framecode
+from harness.measure import framecode
 from harness.media import luma_of
 from tests.helpers import footage
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from helpers import footage, luma
 
-from harness import framecode, sync
-from harness.measure import ReferenceTracker
+from harness.measure import framecode, sync
+from harness.measure.tracker import ReferenceTracker
 from harness.media import AudioBlock, Frame
-from harness.synth import music
+from harness.reference.synth import music
 
 FPS = 25.0
 

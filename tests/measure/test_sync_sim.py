@@ -13,7 +13,7 @@ import pytest
 from devices import open_device
 from harness.analysis import analyze
 from harness.config import DeviceSpec, FaultSpec, RigSpec, SimulatorSpec
-from harness.reference import ensure_titles
+from harness.reference.titles import ensure_titles
 
 TITLE = "bbb-720p25"
 
