@@ -113,7 +113,7 @@ class AdbTransport(ControlTransport):
         if exe is None:
             raise self.error("the adb executable is not on PATH", "Android platform-tools are installed")
         try:
-            r = subprocess.run([exe, *args], capture_output=True, text=True, timeout=self.timeout_s)
+            r = subprocess.run([exe, *args], capture_output=True, text=True, errors="replace", timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
             raise self.error(f"adb did not finish {what} within {self.timeout_s:g} s", check) from None
         if r.returncode != 0:

@@ -43,6 +43,11 @@ class DeviceError(Exception):
     """Controlling the device failed; the message names the device, the part and the address."""
 
 
+class StateTimeout(DeviceError):
+    """The device answered, but its player never reached the state asked for (a title that never
+    starts): a defect of the device under test, where other DeviceErrors are the lab's."""
+
+
 @dataclass
 class PlayerStatus:
     """What the device's player reports about itself (where the platform can tell)."""
@@ -105,7 +110,7 @@ class Device(ABC):
             if st is not None and st.state == state:
                 return st
             time.sleep(0.02)
-        raise DeviceError(f"{self.name}: player did not reach state {state!r} within {timeout_s} s (last: {st})")
+        raise StateTimeout(f"{self.name}: player did not reach state {state!r} within {timeout_s} s (last: {st})")
 
     def __enter__(self) -> Device:
         self.open()

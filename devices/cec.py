@@ -74,7 +74,12 @@ class CecTransport(ControlTransport):
         argv = [exe, "-s", "-d", "1"] + ([self.port] if self.port else [])
         try:
             r = subprocess.run(
-                argv, input="".join(c + "\n" for c in commands), capture_output=True, text=True, timeout=self.timeout_s
+                argv,
+                input="".join(c + "\n" for c in commands),
+                capture_output=True,
+                text=True,
+                errors="replace",  # a cable or adapter fault can put any bytes on its output
+                timeout=self.timeout_s,
             )
         except subprocess.TimeoutExpired:
             raise self.error(

@@ -53,6 +53,8 @@ class SimOutput:
 
 
 class _SimVideo(VideoSource):
+    stamped = True  # frames carry their display time (see VideoSource.stamped)
+
     def __init__(self, out: SimOutput, uri: str):
         self.out, self.uri = out, uri
         self.cb: VideoCallback | None = None
@@ -69,6 +71,8 @@ class _SimVideo(VideoSource):
 
 
 class _SimAudio(AudioSource):
+    stamped = True
+
     def __init__(self, out: SimOutput, uri: str):
         self.out, self.uri = out, uri
         self.cb: AudioCallback | None = None
@@ -165,7 +169,8 @@ class SimulatedDevice(Device):
         self._held: np.ndarray | None = None
         self._home_cache: dict[int, np.ndarray] = {}
         self._reset_cadence()
-        self.frames_late = 0
+        self.frames_late = 0  # frames the late_player_skips fault skipped
+        self._catching_up = False
 
     @property
     def rig(self) -> CaptureRig:
@@ -393,6 +398,16 @@ class SimulatedDevice(Device):
                     self._hold_ticks += f.count
 
     # ---- the player loop -------------------------------------------------------------------
+    def _late_player_stall(self) -> float:
+        """Seconds the late_player_skips fault stalls the player, once, as playback crosses its at_s."""
+        if self.state != "playing" or self.title is None:
+            return 0.0
+        for i, f in enumerate(self.sim.faults):
+            if f.type == "late_player_skips" and i not in self._applied and f.at_s <= self.position_s < f.at_s + 1.0:
+                self._applied.add(i)  # one-shot, as drop_frames: again only after a new start or a seek
+                return f.duration_s
+        return 0.0
+
     def _fault(self, kind: str, pos: float) -> FaultSpec | None:
         for f in self.sim.faults:
             if f.type == kind and f.active(pos):
@@ -415,18 +430,26 @@ class SimulatedDevice(Device):
                 time.sleep(due - now)
             n_audio = int(round((k + 1) * AUDIO_RATE / fps)) - audio_done
             audio_done += n_audio
-            # Frames carry their scheduled display time, so a briefly late thread distorts nothing;
-            # only a player far behind (0.5 s) skips frames to catch up, as a real one drops them.
-            late = time.monotonic() - due > 0.5
             with self._lock:
                 self._take_keys(due)
-                img, snd = self._tick(fps, n_audio, render=not late, t=due)
-            t = due
-            if img is not None:
-                self.output.emit_video(img, t)
-            else:
+                stall_s = self._late_player_stall()
+            if stall_s:
+                time.sleep(stall_s)
+                self._catching_up = True
+            # Frames carry their display time, so a player that runs late on a busy host, for however
+            # long, still shows every frame at its own time: the recording sees no defect. Only the
+            # `late_player_skips` fault skips frames until the player is back on time, as a real
+            # player that drops late frames does.
+            if self._catching_up and time.monotonic() - due <= 1.0 / fps:
+                self._catching_up = False
+            with self._lock:
+                img, snd = self._tick(fps, n_audio, render=not self._catching_up, t=due)
+            if img is None and self._held is not None:
+                img = self._held  # late_player_skips: the last picture stays on the output
                 self.frames_late += 1
-            self.output.emit_audio(snd, t)
+            if img is not None:
+                self.output.emit_video(img, due)
+            self.output.emit_audio(snd, due)
             k += 1
 
     def _tick(self, fps: float, n_audio: int, render: bool, t: float) -> tuple[np.ndarray | None, np.ndarray]:

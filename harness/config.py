@@ -50,7 +50,15 @@ class FaultSpec(_Strict):
     """A defect the simulated device injects at a title position (seconds into the title)."""
 
     type: Literal[
-        "black_frames", "frozen_video", "audio_dropout", "av_offset", "drop_frames", "repeat_frames", "stutter"
+        "black_frames",
+        "frozen_video",
+        "audio_dropout",
+        "av_offset",
+        "drop_frames",
+        "repeat_frames",
+        "stutter",
+        # the player thread stalls for duration_s at at_s, then skips frames until it is on time again
+        "late_player_skips",
     ]
     at_s: float = Field(0.0, ge=0)
     duration_s: float = Field(0.0, ge=0, description="0 with av_offset means for the whole title")
@@ -61,7 +69,7 @@ class FaultSpec(_Strict):
     def active(self, position_s: float) -> bool:
         if self.type == "av_offset" and self.duration_s == 0:
             return True
-        if self.type in ("drop_frames", "repeat_frames"):
+        if self.type in ("drop_frames", "repeat_frames", "late_player_skips"):
             return False  # one-shot faults, applied when playback crosses at_s
         return self.at_s <= position_s < self.at_s + self.duration_s
 
@@ -144,9 +152,11 @@ def inventory_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 def load_inventory(path: str | os.PathLike[str] | None = None) -> Inventory:
     p = inventory_path(path)
     try:
-        raw = yaml.safe_load(p.read_text())
+        raw = yaml.safe_load(p.read_bytes())
     except FileNotFoundError:
         raise InventoryError(f"inventory file {p} does not exist (set --inventory or ${INVENTORY_ENV})") from None
+    except OSError as e:
+        raise InventoryError(f"inventory file {p} cannot be read: {e.strerror or e}") from None
     except yaml.YAMLError as e:
         raise InventoryError(f"inventory file {p} is not valid YAML: {e}".replace("\n", " ")) from None
     if not isinstance(raw, dict):
@@ -164,9 +174,19 @@ def load_inventory(path: str | os.PathLike[str] | None = None) -> Inventory:
     store = calibration_path(p)
     if store.exists():
         try:
-            cal = yaml.safe_load(store.read_text()) or {}
+            cal = yaml.safe_load(store.read_bytes()) or {}
+        except OSError as e:
+            raise InventoryError(f"calibration file {store} cannot be read: {e.strerror or e}") from None
         except yaml.YAMLError as e:
-            raise InventoryError(f"calibration file {store} is not valid YAML: {e}".replace("\n", " ")) from None
+            why = str(e).replace("\n", " ")
+            raise InventoryError(
+                f"calibration file {store} is not valid YAML: {why}; fix it or delete it and run `vqa calibrate` again"
+            ) from None
+        if not isinstance(cal, dict):
+            raise InventoryError(
+                f"calibration file {store} must map device names to calibration values; "
+                "fix it or delete it and run `vqa calibrate` again"
+            )
         for d in inv.devices:
             entry = cal.get(d.name)
             if isinstance(entry, dict):

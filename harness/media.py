@@ -21,6 +21,30 @@ class MediaError(Exception):
     """The input cannot be read as media; the message names the file and what is wrong."""
 
 
+def read_bundle_meta(bundle: Path) -> dict[str, Any]:
+    """A capture bundle's meta.json, checked where readers depend on it: a JSON object whose
+    `files` names the video and audio files, with numeric times. MediaError names what is wrong."""
+    meta_file = bundle / "meta.json"
+    if not meta_file.exists():
+        raise MediaError(f"{bundle}: is a directory but not a capture bundle (no meta.json)")
+    try:
+        meta = json.loads(meta_file.read_bytes())
+    except (ValueError, OSError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise MediaError(f"{meta_file}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise MediaError(f"{meta_file}: must be a JSON object, not {type(meta).__name__}")
+    files = meta.get("files", {})
+    if not isinstance(files, dict) or any(
+        files.get(k) is not None and not (isinstance(files[k], str) and files[k]) for k in ("video", "audio")
+    ):
+        raise MediaError(f"{meta_file}: 'files' must map 'video' and 'audio' to file names in the bundle")
+    for k in ("audio_start_s", "duration_s"):
+        v = meta.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v)):
+            raise MediaError(f"{meta_file}: {k!r} must be a number of seconds, not {v!r}")
+    return meta
+
+
 @dataclass
 class Frame:
     """One decoded picture: 8-bit luma (h, w) and its time on the capture clock."""
@@ -97,13 +121,7 @@ class MediaReader:
         self.audio_path: Path | None
         self.audio_offset_s = 0.0
         if self.path.is_dir():
-            meta_file = self.path / "meta.json"
-            if not meta_file.exists():
-                raise MediaError(f"{self.path}: is a directory but not a capture bundle (no meta.json)")
-            try:
-                self.meta = json.loads(meta_file.read_text())
-            except json.JSONDecodeError as e:
-                raise MediaError(f"{meta_file}: not valid JSON ({e})") from None
+            self.meta = read_bundle_meta(self.path)
             files = self.meta.get("files", {})
             self.video_path = self.path / files["video"] if files.get("video") else None
             self.audio_path = self.path / files["audio"] if files.get("audio") else None

@@ -6,8 +6,6 @@ Sign convention: positive offset = sound late. Limits (ITU-R BT.1359 detectabili
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 SYNC_SECS = 20.0
@@ -15,9 +13,7 @@ MIN_EVENTS = 4
 
 
 def test_audio_in_sync_with_video(scenario, device, title):
-    device.launch(title.id)
-    device.wait_for_state("playing", timeout_s=15)
-    time.sleep(0.3)
+    scenario.start_playing(timeout_s=15)
     with scenario.record("avsync") as rec:
         rec.wait(SYNC_SECS)
     result = scenario.analyze(scenario.capture)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 STEADY_SECS = 30.0
 
 
 def test_steady_playback_is_clean(scenario, device, title):
-    device.launch(title.id)
-    device.wait_for_state("playing", timeout_s=15)
-    time.sleep(0.3)
+    scenario.start_playing(timeout_s=15)
     with scenario.record("steady") as rec:
         rec.wait(STEADY_SECS)
     result = scenario.analyze(scenario.capture)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from harness.suite.scenario import seek_result
@@ -15,10 +13,8 @@ SETTLE_S = 1.0
 POSITION_TOLERANCE_S = 1.0
 
 
-def _play(device, title):
-    device.launch(title.id)
-    device.wait_for_state("playing", timeout_s=15)
-    time.sleep(0.3)
+def _play(scenario):
+    scenario.start_playing(timeout_s=15)
 
 
 def _fail(msg: str) -> None:
@@ -27,7 +23,7 @@ def _fail(msg: str) -> None:
 
 @pytest.mark.requires_features("pause")
 def test_pause_then_resume(scenario, device, title):
-    _play(device, title)
+    _play(scenario)
     with scenario.record("pause") as rec:
         rec.wait(3.0)
         scenario.press("pause", settle_s=0.2)
@@ -59,7 +55,7 @@ def test_pause_then_resume(scenario, device, title):
 @pytest.mark.requires_features("seek")
 def test_seek_forward_and_back(scenario, device, device_spec, title):
     step = device_spec.simulator.seek_step_s if device_spec.simulator else 10.0
-    _play(device, title)
+    _play(scenario)
     requested: list[float] = []
     with scenario.record("seek") as rec:
         rec.wait(2.0)

@@ -4,6 +4,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Fuzz tests (tests/test_fuzz.py): a bounded run by default; `--hypothesis-profile=fuzz-long` for a long one.
+settings.register_profile("vqa", max_examples=60)
+settings.register_profile("fuzz-long", max_examples=5000)
+settings.load_profile("vqa")
 
 sys.path.insert(0, str(Path(__file__).parent))
 

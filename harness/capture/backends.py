@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,6 +44,7 @@ class OpenCVVideoSource(VideoSource):
         self._stop = threading.Event()
         self.frames = 0
         self.dropped = 0
+        self._losses: deque[tuple[float, int, str]] = deque(maxlen=10000)
         self.error: str | None = None
         self.format: dict[str, Any] = {}
 
@@ -150,7 +152,11 @@ class OpenCVVideoSource(VideoSource):
                 break
             pos = self._cap.get(cv2.CAP_PROP_POS_MSEC)
             if period and last_pos is not None and pos - last_pos > 1.5 * period:
-                self.dropped += int(round((pos - last_pos) / period)) - 1
+                # the source's own clock skipped: frames lost on the way (network, card, a reader
+                # that fell behind), counted against the rig, never the device
+                n = int(round((pos - last_pos) / period)) - 1
+                self.dropped += n
+                self._losses.append((t, n, "a gap in the capture's timestamps"))
             if network and pos > 0:
                 # A network stream carries the encoder's own timestamps. Arrival times add network,
                 # buffering and decoder delays that vary frame to frame (and a backlog after the
@@ -169,6 +175,9 @@ class OpenCVVideoSource(VideoSource):
 
     def stop(self) -> None:
         self._cb = None
+
+    def losses(self) -> list[tuple[float, int, str]]:
+        return list(self._losses)
 
     def warm_up(self, timeout_s: float = 10.0) -> None:
         """Open the source and wait for the first frame, so a recording starts on a live picture."""
@@ -231,6 +240,7 @@ class SoundDeviceAudioSource(AudioSource):
         self._cb: AudioCallback | None = None
         self._last_cb = 0.0
         self.overflows = 0
+        self._losses: deque[tuple[float, int, str]] = deque(maxlen=10000)
         self.error: str | None = None
 
     def start(self, on_audio: AudioCallback) -> None:
@@ -258,9 +268,10 @@ class SoundDeviceAudioSource(AudioSource):
         block = self.samplerate // 50
 
         def cb(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+            now = time.monotonic()
             if status.input_overflow:
                 self.overflows += 1
-            now = time.monotonic()
+                self._losses.append((now, 1, "audio input overflow"))
             self._last_cb = now
             latency = self._stream.latency if self._stream is not None else 0.0
             sink = self._cb
@@ -293,6 +304,9 @@ class SoundDeviceAudioSource(AudioSource):
 
     def stop(self) -> None:
         self._cb = None
+
+    def losses(self) -> list[tuple[float, int, str]]:
+        return list(self._losses)
 
     def warm_up(self, timeout_s: float = 8.0) -> None:
         """Open the input stream, wait for its first audio, then let it run for a second:

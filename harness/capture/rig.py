@@ -30,6 +30,7 @@ import av
 import numpy as np
 
 from harness.config import RigSpec
+from harness.media import MediaError, read_bundle_meta
 
 VideoCallback = Callable[[np.ndarray, float], None]  # BGR frame, monotonic time it was shown
 AudioCallback = Callable[[np.ndarray, float], None]  # float32 (n, ch), monotonic time of first sample
@@ -39,16 +40,52 @@ class CaptureError(Exception):
     """A capture source failed; the message names the device, the part and the address."""
 
 
+class RigLossError(CaptureError):
+    """The capture chain itself lost frames or sound where the verdict found a defect, so the
+    verdict cannot be trusted: an infrastructure failure (Allure: broken), not a device defect."""
+
+
+@dataclass
+class RigLoss:
+    """Frames or audio blocks the capture chain lost, not the device: when and why."""
+
+    capture_s: float
+    count: int
+    what: str  # "frames" or "audio blocks"
+    cause: str
+
+    def describe(self) -> str:
+        return f"{self.count} {self.what} at {self.capture_s:.2f} s ({self.cause})"
+
+
+def describe_losses(losses: list[dict[str, Any]]) -> str:
+    """'the capture rig lost 9 frames at 7.90 s (the recorder fell behind)' from meta.json's rig_losses."""
+    parts = [RigLoss(**x).describe() for x in losses]
+    return "the capture rig lost " + ", ".join(parts)
+
+
 class VideoSource(ABC):
-    """Where frames come from (a capture card, a network stream, the simulated device)."""
+    """Where frames come from (a capture card, a network stream, the simulated device).
+
+    `stamped` is True for a source that stamps each frame with the time it was displayed, not the
+    time it reached us (the in-process simulated device): such a source may hand frames over late
+    without harm, so the recording waits for it instead of dropping frames, and at the end waits
+    until it has delivered everything shown before the stop. A live source (a card, a stream)
+    cannot wait: a full queue there drops the frame and counts it as the rig's own loss.
+    """
 
     uri: str
+    stamped: bool = False
 
     @abstractmethod
     def start(self, on_frame: VideoCallback) -> None: ...
 
     @abstractmethod
     def stop(self) -> None: ...
+
+    def losses(self) -> list[tuple[float, int, str]]:
+        """Frames this source knows it lost before handing them over: (monotonic time, count, cause)."""
+        return []
 
     def describe(self) -> dict[str, Any]:
         return {"uri": self.uri}
@@ -58,12 +95,17 @@ class AudioSource(ABC):
     uri: str
     samplerate: int
     channels: int
+    stamped: bool = False  # as VideoSource.stamped
 
     @abstractmethod
     def start(self, on_audio: AudioCallback) -> None: ...
 
     @abstractmethod
     def stop(self) -> None: ...
+
+    def losses(self) -> list[tuple[float, int, str]]:
+        """Audio blocks this source knows it lost (input overflows): (monotonic time, count, cause)."""
+        return []
 
     def describe(self) -> dict[str, Any]:
         return {"uri": self.uri, "samplerate": self.samplerate, "channels": self.channels}
@@ -105,8 +147,10 @@ class WavWriter:
 
     def close(self) -> None:
         if not self.f.closed:
-            self._write_header()
-            self.f.close()
+            try:
+                self._write_header()
+            finally:
+                self.f.close()
 
 
 @dataclass
@@ -118,8 +162,12 @@ class Capture:
 
     @classmethod
     def load(cls, path: str | Path) -> Capture:
+        """A bundle from disk; CaptureError naming the file when meta.json is missing or garbage."""
         p = Path(path)
-        return cls(p, json.loads((p / "meta.json").read_text()))
+        try:
+            return cls(p, read_bundle_meta(p))
+        except MediaError as e:
+            raise CaptureError(str(e)) from None
 
     @property
     def video_path(self) -> Path:
@@ -135,15 +183,57 @@ class Capture:
         return float(self.meta.get("duration_s") or 0.0)
 
     def markers(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Key presses and status notes. A line cut short by a crash is skipped; anything else that
+        is not a JSON object with a numeric capture_s is a CaptureError naming the line."""
         p = self.path / "markers.jsonl"
         if not p.exists():
             return []
-        out = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+        lines = p.read_bytes().split(b"\n")
+        out = []
+        for i, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                m = json.loads(line)
+            except ValueError:
+                if i == len(lines):  # the last line, written when the recording was cut off
+                    continue
+                raise CaptureError(f"{p}: line {i} is not JSON") from None
+            if (
+                not isinstance(m, dict)
+                or isinstance(m.get("capture_s"), bool)
+                or not isinstance(m.get("capture_s"), int | float)
+            ):
+                raise CaptureError(f"{p}: line {i} is not a marker (a JSON object with a numeric capture_s)")
+            out.append(m)
         return [m for m in out if kind is None or m.get("kind") == kind]
 
     def frame_times(self) -> np.ndarray:
-        rows = (self.path / "frames.csv").read_text().splitlines()[1:]
-        return np.array([float(r.split(",")[1]) for r in rows if r])
+        """Capture time of every recorded frame, from frames.csv (index,capture_s,monotonic_s).
+        A row cut short by a crash ends the list; a malformed row elsewhere is a CaptureError."""
+        p = self.path / "frames.csv"
+        try:
+            rows = p.read_bytes().decode("ascii").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise CaptureError(f"{p}: cannot be read as frames.csv ({e})") from None
+        if not rows or rows[0].split(",")[:2] != ["index", "capture_s"]:
+            raise CaptureError(f"{p}: not a frames.csv (its header must start with index,capture_s)")
+        times: list[float] = []
+        for i, row in enumerate(rows[1:], 2):
+            if not row:
+                continue
+            cells = row.split(",")
+            try:
+                t = float(cells[1])
+                ok = len(cells) == 3 and np.isfinite(t)
+            except (IndexError, ValueError):
+                ok = False
+            if not ok:
+                if i == len(rows):
+                    break
+                raise CaptureError(f"{p}: row {i} is malformed: {row[:60]!r}")
+            times.append(t)
+        return np.array(times)
 
 
 class Recording:
@@ -162,10 +252,15 @@ class Recording:
         self._lock = threading.Lock()
         self.frames = 0
         self.dropped = 0
+        self._dropped_at: list[float] = []  # monotonic stamps of frames the recorder's queue refused
         self.audio: WavWriter | None = None
         self.audio_start_s: float | None = None
         self._audio_dev_ms = 0.0
         self._error: BaseException | None = None
+        self._error_at_s = 0.0
+        self._stop_at: float | None = None  # monotonic end of the recording, once stop() began
+        self._last_video_t = -1.0  # stamp of the newest frame / audio block received
+        self._last_audio_t = -1.0
         spec = rig.spec
         self.meta.update(
             {
@@ -220,21 +315,57 @@ class Recording:
         tmp.write_text(json.dumps(self.meta, indent=2, default=str))
         tmp.replace(self.bundle / "meta.json")
 
+    def _fail(self, e: BaseException) -> None:
+        """The first write that failed (a full disk, a vanished folder) ends the recording."""
+        if self._error is None:
+            self._error = e
+            self._error_at_s = self.now_s
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def _failure(self) -> str:
+        e = self._error
+        why = f"{e.strerror or e}" if isinstance(e, OSError) else str(e)
+        hint = "; free space there or record elsewhere (--captures-dir)" if isinstance(e, OSError) else ""
+        who = self.meta.get("device", "?")
+        return f"{who}: recording to {self.bundle} failed at {self._error_at_s:.2f} s: {why}{hint}"
+
     def mark(self, label: str, **data: Any) -> None:
         """Note something on the capture clock (key presses, device status)."""
         rec = {"kind": label, "capture_s": round(self.now_s, 4), **data}
-        self._markers.write(json.dumps(rec, default=str) + "\n")
+        try:
+            self._markers.write(json.dumps(rec, default=str) + "\n")
+        except (OSError, ValueError) as e:  # ValueError: written after the file was closed
+            self._fail(e)
 
     def _on_frame(self, img: np.ndarray, t_mono: float) -> None:
-        if t_mono < self.t0:
+        self._last_video_t = max(self._last_video_t, t_mono)
+        if t_mono < self.t0 or (self._stop_at is not None and t_mono > self._stop_at):
+            return
+        if self.rig.video.stamped:  # the source waits for the writer; nothing is lost
+            while self._writer.is_alive():
+                try:
+                    self._vq.put((img, t_mono), timeout=0.5)
+                    return
+                except queue.Full:
+                    continue
+            self.dropped += 1  # the writer failed; stop() reports why
             return
         try:
             self._vq.put_nowait((img, t_mono))
         except queue.Full:
             self.dropped += 1
+            self._dropped_at.append(t_mono)
 
     def _on_audio(self, samples: np.ndarray, t_first: float) -> None:
         assert self.audio is not None
+        self._last_audio_t = max(self._last_audio_t, t_first)
+        if self._stop_at is not None and t_first > self._stop_at:
+            return
+        if self._error is not None:
+            return
         with self._lock:
             # Each block implies where the first sample of the recording was: its own time minus the
             # samples before it. Callbacks arrive late, never early, so the earliest implication is
@@ -243,7 +374,10 @@ class Recording:
             if self.audio_start_s is None or implied < self.audio_start_s:
                 self.audio_start_s = implied
             self._audio_dev_ms = max(self._audio_dev_ms, (implied - self.audio_start_s) * 1000)
-            self.audio.write(samples)
+            try:
+                self.audio.write(samples)
+            except OSError as e:  # never into the source's thread: the recording ends instead
+                self._fail(e)
 
     def _write_video(self) -> None:
         spec = self.rig.spec
@@ -280,17 +414,58 @@ class Recording:
                     for p in s.encode():
                         c.mux(p)
         except BaseException as e:  # surfaced by stop(); the bundle keeps what was written
-            self._error = e
+            self._fail(e)
 
     def wait(self, seconds: float) -> None:
-        time.sleep(max(0.0, seconds))
+        """Let the recording run; a recording that failed (disk full) ends the wait with its error."""
+        end = time.monotonic() + max(0.0, seconds)
+        while True:
+            if self._error is not None:
+                raise CaptureError(self._failure() + f" (what was recorded is in {self.bundle})")
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(0.1, left))
 
     def wait_until(self, capture_s: float) -> None:
         self.wait(capture_s - self.now_s)
 
+    def _drain_stamped(self, timeout_s: float = 15.0) -> None:
+        """Wait until stamped sources have delivered what they showed before the stop: a device
+        whose player ran behind on a busy host still hands over every frame, only later."""
+        assert self._stop_at is not None
+        deadline = time.monotonic() + timeout_s
+        waiting: list[tuple[VideoSource | AudioSource, str]] = [(self.rig.video, "_last_video_t")]
+        if self.rig.audio is not None:
+            waiting.append((self.rig.audio, "_last_audio_t"))
+        for src, last in waiting:
+            while src.stamped and getattr(self, last) < self._stop_at and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    def _rig_losses(self) -> list[RigLoss]:
+        """What the capture chain lost during this recording: the recorder's own queue, and what
+        the sources counted (gaps in a stream's timestamps, audio input overflows)."""
+        assert self._stop_at is not None
+        out: list[RigLoss] = []
+        if self._dropped_at:
+            out.append(
+                RigLoss(
+                    round(self._dropped_at[0] - self.t0, 3), len(self._dropped_at), "frames", "the recorder fell behind"
+                )
+            )
+        for src, what in ((self.rig.video, "frames"), (self.rig.audio, "audio blocks")):
+            if src is None:
+                continue
+            for t, n, cause in src.losses():
+                if self.t0 <= t <= self._stop_at:
+                    out.append(RigLoss(round(t - self.t0, 3), n, what, cause))
+        return sorted(out, key=lambda x: x.capture_s)
+
     def stop(self) -> Capture:
         end = self.now_s
+        self._stop_at = self.t0 + end
         problems: list[str] = []
+        self._drain_stamped()
         try:
             self.rig.video.stop()
             if self.rig.audio:
@@ -307,22 +482,32 @@ class Recording:
                         f"{self.meta.get('device', '?')}: audio capture: sound from {self.rig.audio.uri} "
                         f"stopped arriving at {got:.2f} s of {end:.2f} s (is the audio server running?)"
                     )
-            self._vq.put(None)
+            while self._writer.is_alive():
+                try:
+                    self._vq.put(None, timeout=0.5)
+                    break
+                except queue.Full:  # a writer that is still busy, or died with a full queue
+                    continue
             self._writer.join(timeout=60)
-            if self.audio:
-                self.audio.close()
             self.mark("recording_stopped")
-            self._markers.close()
-            self._frames_csv.close()
+            for f in (self.audio, self._markers, self._frames_csv):
+                try:
+                    if f is not None:
+                        f.close()
+                except OSError as e:
+                    self._fail(e)
             self.meta["rig"] = {
                 "video": self.rig.video.describe(),
                 "audio": self.rig.audio.describe() if self.rig.audio else None,
             }
+            losses = self._rig_losses()
             self.meta.update(
                 {
                     "duration_s": round(end, 4),
                     "frames": self.frames,
                     "frames_dropped_by_recorder": self.dropped,
+                    "rig_losses": [loss.__dict__ for loss in losses],
+                    "frames_lost_by_rig": sum(x.count for x in losses if x.what == "frames"),
                     "audio_start_s": round(self.audio_start_s or 0.0, 6),
                     "audio_samples": self.audio.frames if self.audio else 0,
                     "audio_clock_deviation_ms": round(self._audio_dev_ms, 3),
@@ -330,21 +515,43 @@ class Recording:
                 }
             )
             if self._error is not None:
-                problems.append(f"recording to {self.bundle} failed: {self._error}")
+                problems.insert(0, self._failure())
             if problems:
                 self.meta["complete"] = False
                 self.meta["error"] = "; ".join(problems)
-            self._write_meta()
+            try:
+                self._write_meta()
+            except OSError as e:  # the start-up meta.json (complete: false) stays
+                problems.append(f"meta.json could not be updated ({e.strerror or e})")
         if problems:
             raise CaptureError("; ".join(problems) + f" (what was recorded is in {self.bundle})")
         return Capture(self.bundle, self.meta)
 
+    def abort(self, reason: str) -> Capture:
+        """End the recording early (Ctrl-C, SIGTERM, a failed step): the bundle is closed and
+        playable up to now, and meta.json says it is incomplete and why."""
+        try:
+            cap = self.stop()
+        except CaptureError as e:
+            cap = Capture(self.bundle, self.meta)
+            reason = f"{reason}; {e}"
+        self.meta["complete"] = False
+        self.meta["error"] = reason
+        try:
+            self._write_meta()
+        except OSError:
+            pass  # the disk is full: meta.json from the start (complete: false) stays
+        return cap
+
     def __enter__(self) -> Recording:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         if not self.meta.get("duration_s"):
-            self.stop()
+            if exc_type is None:
+                self.stop()
+            else:
+                self.abort(f"recording ended by {getattr(exc_type, '__name__', exc_type)}")
 
 
 class CaptureRig:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
-from harness.cli.common import EXIT_BAD_INPUT, CliError
+from harness.cli.common import EXIT_BAD_INPUT, CliError, release_devices
 
 # In the order `vqa --help` lists them.
 COMMAND_MODULES: list[str] = [
@@ -38,8 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a command as Ctrl-C does: recordings closed, children stopped
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = (
+        signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    )
     try:
         return int(args.func(args))
     except CliError as e:
@@ -48,3 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vqa: interrupted", file=sys.stderr)
         return 130
+    finally:
+        release_devices()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

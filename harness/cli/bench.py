@@ -4,6 +4,7 @@ vqa dataset build [--recipe PATH] [--out DIR] [--quick] [--jobs N]
 vqa bench speed [--file MEDIA] [--seconds N] [--json OUT]
 vqa bench reference [--title ID] [--json OUT]
 vqa bench detect [--quick] [--recipe PATH] [--json OUT] [--floors PATH] [--check] [--jobs N]
+vqa bench soak [--minutes N] [--device NAME] [--title ID] [--chunk S] [--json OUT]
 
 `bench detect --check` exits 1 with one line per broken floor (detector, metric, value, floor);
 bad input (recipe or floors file) exits 2 with one line.
@@ -141,6 +142,22 @@ def cmd_bench_speed(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def cmd_bench_soak(args: argparse.Namespace) -> int:
+    from harness.bench.soak import run_soak
+    from harness.config import InventoryError
+
+    if args.minutes <= 0:
+        raise CliError("--minutes must be more than 0")
+    try:
+        report = run_soak(args.minutes, args.device, args.title, chunk_s=args.chunk, inventory=args.inventory)
+    except InventoryError as e:
+        raise CliError(str(e)) from None
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    return EXIT_DEFECTS if report.leaks() or report.defects else EXIT_CLEAN
+
+
 def register(subparsers: Any) -> None:
     """Add `vqa dataset build` and `vqa bench speed|reference|detect`."""
     d = subparsers.add_parser("dataset", help="the labelled clip dataset of the detector benchmark")
@@ -173,3 +190,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--check", action="store_true", help="exit 1 when a detector falls below its floors")
     p.add_argument("--jobs", type=int, help="worker processes (default: 2)")
     p.set_defaults(func=cmd_bench_detect, out=None)
+    so = bs.add_parser("soak", help="play, record and analyse the simulated TV for N minutes; RSS, threads, files")
+    so.add_argument("--minutes", type=float, default=60.0, help="how long (default 60)")
+    so.add_argument("--device", default="sim-tv01", help="a simulated device from the inventory (default sim-tv01)")
+    so.add_argument("--title", default="bbb-720p25", help="reference title to play (default bbb-720p25)")
+    so.add_argument("--chunk", type=float, default=20.0, help="seconds per recording (default 20)")
+    so.add_argument("--inventory", help="inventory YAML (default: $VQA_INVENTORY or devices/lab.yaml)")
+    so.add_argument("--json", metavar="OUT", help="write the samples and the summary as JSON")
+    so.set_defaults(func=cmd_bench_soak)

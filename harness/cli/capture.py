@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.cli.common import EXIT_CLEAN, EXIT_DEFECTS, CliError, progress_bar
+from harness.cli.common import EXIT_CLEAN, EXIT_DEFECTS, CliError, hold_device, progress_bar
 
 if TYPE_CHECKING:
     from harness.capture.rig import Capture
@@ -24,6 +24,7 @@ def _device(args: argparse.Namespace) -> Any:
         spec = load_inventory(args.inventory).get(args.device)
     except InventoryError as e:
         raise CliError(str(e)) from None
+    hold_device(spec.name)
     try:
         return open_device(spec)
     except DeviceError as e:
@@ -53,11 +54,16 @@ def _record(
             dev.launch(title)
             time.sleep(settle_s)
         rec = dev.rig.start(out, {"device": dev.name, "title": title, "scenario": scenario})
-        with progress_bar(progress) as prog:  # shown on a terminal only
-            task = prog.add_task(f"recording {dev.name}", total=seconds)
-            while rec.now_s < seconds:
-                time.sleep(min(0.2, max(0.0, seconds - rec.now_s)))
-                prog.update(task, completed=min(seconds, rec.now_s))
+        try:
+            with progress_bar(progress) as prog:  # shown on a terminal only
+                task = prog.add_task(f"recording {dev.name}", total=seconds)
+                while rec.now_s < seconds:
+                    time.sleep(min(0.2, max(0.0, seconds - rec.now_s)))
+                    prog.update(task, completed=min(seconds, rec.now_s))
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: close the bundle so what was recorded plays
+            rec.abort(f"interrupted after {rec.now_s:.1f} s")
+            print(f"vqa: the recording so far is in {out} (complete: false)", file=sys.stderr)
+            raise
         return rec.stop()
     except (DeviceError, CaptureError) as e:
         print(f"vqa: error: {e}", file=sys.stderr)

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_CLEAN, EXIT_DEFECTS, EXIT_BAD_INPUT = 0, 1, 2
 
 
 class CliError(Exception):
     """Bad input or usage: printed as one line, exit 2."""
+
+
+_held: list[Any] = []  # device locks this command holds; app.main releases them when it returns
+
+
+def hold_device(name: str) -> None:
+    """Hold the device for the rest of this command, or fail naming who holds it."""
+    from devices.lock import DeviceBusy, DeviceLock
+
+    try:
+        _held.append(DeviceLock(name).acquire())
+    except DeviceBusy as e:
+        raise CliError(str(e)) from None
+
+
+def release_devices() -> None:
+    while _held:
+        _held.pop().release()
 
 
 def progress_bar(enabled: bool):

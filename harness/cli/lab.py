@@ -14,7 +14,7 @@ import argparse
 import time
 from typing import Any
 
-from harness.cli.common import EXIT_CLEAN, CliError
+from harness.cli.common import EXIT_CLEAN, CliError, hold_device
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -55,6 +55,7 @@ def cmd_press(args: argparse.Namespace) -> int:
         spec = load_inventory(args.inventory).get(args.device)
     except InventoryError as e:
         raise CliError(str(e)) from None
+    hold_device(spec.name)
     try:
         device = open_device(spec)
         device.open()

@@ -42,6 +42,12 @@ class ReferenceReport:
     longest_freeze_s: float = 0.0
     sync: list[SyncEvent] = field(default_factory=list)
     calibration_ms: float = 0.0
+    # where: (first, last title frame dropped, capture time of the frame before, of the frame after)
+    dropped_at: list[tuple[int, int, float, float]] = field(default_factory=list)
+    # (title frame, extra showings, capture time of its first and last showing)
+    repeated_at: list[tuple[int, int, float, float]] = field(default_factory=list)
+    # (title frame, the frame shown before it, capture time)
+    out_of_order_at: list[tuple[int, int, float]] = field(default_factory=list)
 
     @property
     def offsets_ms(self) -> list[float]:
@@ -69,6 +75,31 @@ class ReferenceReport:
                 m["av_drift_ms_per_min"] = float(np.polyfit(t / 60.0, o, 1)[0])
         return m
 
+    def where(self) -> dict[str, str]:
+        """Per failing cadence measurement, which title frames and capture times it counts:
+        {"frames_dropped": "9 title frames dropped: 194-203 at capture 7.90-8.30 s", ...}."""
+
+        def plural(n: int, word: str) -> str:
+            return f"{n} {word}{'s' if n != 1 else ''}"
+
+        out: dict[str, str] = {}
+        if self.dropped_at:
+            runs = [f"{a}-{b}" if a != b else f"{a}" for a, b, _, _ in self.dropped_at]
+            spans = [f"{t0:.2f}-{t1:.2f} s" for _, _, t0, t1 in self.dropped_at]
+            out["frames_dropped"] = f"{plural(len(self.dropped), 'title frame')} dropped: " + "; ".join(
+                f"{r} at capture {s}" for r, s in zip(runs, spans, strict=True)
+            )
+        if self.repeated_at:
+            out["frames_repeated"] = f"{plural(len(self.repeated), 'extra showing')}: " + "; ".join(
+                f"title frame {c} shown {plural(x, 'time')} too many at capture {t0:.2f}-{t1:.2f} s"
+                for c, x, t0, t1 in self.repeated_at
+            )
+        if self.out_of_order_at:
+            out["frames_out_of_order"] = "; ".join(
+                f"title frame {c} after {prev} at capture {t:.2f} s" for c, prev, t in self.out_of_order_at
+            )
+        return out
+
     def first_title_frame_s(self, after_s: float) -> float | None:
         for t, c in zip(self.times, self.codes, strict=True):
             if t >= after_s and c is not None:
@@ -80,6 +111,7 @@ class ReferenceReport:
             "dropped_frames": self.dropped,
             "repeated_frames": self.repeated,
             "out_of_order_frames": self.out_of_order,
+            "where": self.where(),
             "hold_pattern": {str(k): v for k, v in sorted(self.holds.items())},
             "expected_hold": self.expected_hold,
             "sync_events": [e.__dict__ for e in self.sync],
@@ -144,7 +176,10 @@ class ReferenceTracker:
             rep.holds[len(ts)] = rep.holds.get(len(ts), 0) + 1
             # a frame held through a pause or a seek is expected; only captures outside count
             outside = sum(not self._ignored(t) for t in ts)
-            rep.repeated.extend([code] * max(0, outside - max_hold))
+            extra = max(0, outside - max_hold)
+            if extra:
+                rep.repeated.extend([code] * extra)
+                rep.repeated_at.append((code, extra, ts[0], ts[-1]))
             if outside == len(ts):
                 rep.longest_freeze_s = max(rep.longest_freeze_s, ts[-1] - ts[0] + step)
             if i == 0:
@@ -157,8 +192,10 @@ class ReferenceTracker:
             unread = self._index[ts[0]] - self._index[prev_ts[-1]] - 1
             if code > prev + 1 and code - prev - 1 > unread * rate + 1e-9:
                 rep.dropped.extend(range(prev + 1, code))
+                rep.dropped_at.append((prev + 1, code - 1, prev_ts[-1], ts[0]))
             elif code < prev:
                 rep.out_of_order.append(code)
+                rep.out_of_order_at.append((code, prev, ts[0]))
 
     def _sync(self, rep: ReferenceReport, seq: list[tuple[float, int]]) -> None:
         first_seen: dict[int, float] = {}

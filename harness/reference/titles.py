@@ -16,7 +16,7 @@ import av
 import cv2
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.measure import framecode, sync
 from harness.reference import synth
@@ -243,7 +243,38 @@ def load_manifest(ref: str | Path) -> dict:
     if not p.exists():
         known = sorted(x.stem for x in (CONTENT_DIR / "manifests").glob("*.json"))
         raise TitleError(f"no manifest for reference title {ref!r}; known: {', '.join(known)}")
-    return json.loads(p.read_text())
+    try:
+        data = json.loads(p.read_bytes())
+    except (ValueError, OSError) as e:
+        raise TitleError(f"manifest {p} is not valid JSON ({e}); rebuild it with `vqa reference build`") from None
+    try:
+        _Manifest.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "the top level"
+        raise TitleError(
+            f"manifest {p} is invalid at {where}: {first['msg']}; rebuild it with `vqa reference build`"
+        ) from None
+    return data
+
+
+class _SyncEventEntry(BaseModel):
+    frame: int = Field(ge=0)
+    time_s: float = Field(ge=0, allow_inf_nan=False)
+
+
+class _SyncEntry(BaseModel):
+    events: list[_SyncEventEntry]
+
+
+class _Manifest(BaseModel):
+    """The parts of a manifest that measurements read (the rest is documentation)."""
+
+    id: str
+    fps: float = Field(gt=0, le=1000, allow_inf_nan=False)
+    frames: int = Field(ge=0)
+    duration_s: float = Field(gt=0, allow_inf_nan=False)
+    sync: _SyncEntry
 
 
 def write_manifest(r: TitleRecipe, frames: int, sync_frames: list[int]) -> Path:

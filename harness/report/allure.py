@@ -17,7 +17,7 @@ def attach_outcome(cap: Capture, result: AnalysisResult, summary: list[str], dev
     a key frame per event and a browser-playable clip of the recording."""
     import allure
 
-    from harness.report.evidence import browser_mp4, event_frames, timeline_png
+    from harness.report.evidence import browser_mp4, cadence_frames, event_frames, timeline_png
 
     evidence = cap.path / "evidence"
     evidence.mkdir(exist_ok=True)
@@ -37,6 +37,15 @@ def attach_outcome(cap: Capture, result: AnalysisResult, summary: list[str], dev
     allure.attach.file(str(tl), name="timeline", attachment_type=allure.attachment_type.PNG)
     for e, p in event_frames(cap.path, result.events, evidence):
         allure.attach.file(str(p), name=f"{e.type} @ {e.start_s:.2f} s", attachment_type=allure.attachment_type.PNG)
+    ref = result.reference
+    if ref is not None:
+        places = [
+            (f"title frames {a}-{b} dropped" if a != b else f"title frame {a} dropped", t0, t1)
+            for a, b, t0, t1 in ref.dropped_at
+        ]
+        places += [(f"title frame {c} shown {x} extra time(s)", t0, t1) for c, x, t0, t1 in ref.repeated_at]
+        for label, p in cadence_frames(cap.path, places, evidence):
+            allure.attach.file(str(p), name=label, attachment_type=allure.attachment_type.JPG)
     mp4 = browser_mp4(cap.path, evidence / "recording.mp4")
     allure.attach.file(str(mp4), name="recording (H.264)", attachment_type=allure.attachment_type.MP4)
 

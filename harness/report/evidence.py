@@ -103,6 +103,36 @@ def event_frames(media: Path, events: Sequence[Event], out_dir: Path) -> list[tu
     return out
 
 
+def cadence_frames(
+    media: Path, places: Sequence[tuple[str, float, float]], out_dir: Path, limit: int = 6
+) -> list[tuple[str, Path]]:
+    """For each (label, t_before, t_after) of a cadence failure, the captured frames on each side,
+    side by side and labelled: what was shown before the title frames went missing, and after."""
+    places = list(places)[:limit]
+    if not places:
+        return []
+    frames = iter_frames_at(media, [round(t, 3) for _, a, b in places for t in (a, b)])
+    out = []
+    for i, (label, a, b) in enumerate(places):
+        pair = [frames.get(round(a, 3)), frames.get(round(b, 3))]
+        if any(x is None for x in pair):
+            continue
+        halves = []
+        for img, t, side in zip(pair, (a, b), ("before", "after"), strict=True):
+            assert img is not None
+            img = cv2.resize(img, (640, int(640 * img.shape[0] / img.shape[1])))
+            cv2.rectangle(img, (0, 0), (img.shape[1], 30), (0, 0, 0), -1)
+            cv2.putText(img, f"{side}: capture {t:.2f} s", (8, 21), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (80, 200, 255), 1)
+            halves.append(img)
+        img = cv2.hconcat(halves)
+        cv2.rectangle(img, (0, img.shape[0] - 30), (img.shape[1], img.shape[0]), (0, 0, 0), -1)
+        cv2.putText(img, label, (8, img.shape[0] - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (80, 200, 255), 1)
+        p = out_dir / f"cadence{i:02d}.jpg"
+        cv2.imwrite(str(p), img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        out.append((label, p))
+    return out
+
+
 def browser_mp4(bundle: Path, out: Path, width: int = 640) -> Path:
     """H.264 (yuv420p, faststart) + AAC MP4 of a capture bundle, small enough to attach to a report."""
     meta = json.loads((bundle / "meta.json").read_text())

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,12 +64,35 @@ def pytest_configure(config: pytest.Config) -> None:
     except InventoryError as e:
         raise pytest.UsageError(str(e)) from None
     _title_ids(config)  # an unknown --titles value is a usage error before collection
+    from devices.lock import DeviceBusy, DeviceLock
+
+    try:  # a second run on the same device refuses here, naming who holds it
+        config._vqa_lock = DeviceLock(name, "pytest " + " ".join(config.invocation_params.args)).acquire()  # type: ignore[attr-defined]
+    except DeviceBusy as e:
+        raise pytest.UsageError(str(e)) from None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a CI job cancelled, a farm deadline) ends the run as Ctrl-C does: the recording
+        # in progress is closed and kept, the device and its child processes are shut down.
+        config._vqa_sigterm = signal.signal(signal.SIGTERM, _terminate)  # type: ignore[attr-defined]
     run = time.strftime("%Y%m%d-%H%M%S") + f"-{name}"
     config._vqa_run_id = run  # type: ignore[attr-defined]
     # Allure results by default, so the release command needs no extra flag.
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
         config.option.allure_report_dir = str(REPORTS / "allure-results")
         config.option.clean_alluredir = True
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    previous = getattr(config, "_vqa_sigterm", None)
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+    lock = getattr(config, "_vqa_lock", None)
+    if lock is not None:
+        lock.release()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -184,6 +209,19 @@ def scenario(request: pytest.FixtureRequest, device: Any, vqa_policy: Any, captu
     except (ImportError, AttributeError):
         attach = False
     return Scenario(device, title, captures_dir / safe_name(request.node.nodeid), vqa_policy, attach=attach)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A device or capture error is one line naming what to fix, not a traceback through the harness."""
+    outcome = yield
+    excinfo = call.excinfo
+    # matched by name, not imported: importing numpy-backed modules inside a hook breaks pytester
+    if excinfo is not None and any(
+        (c.__module__, c.__name__) in (("devices.base", "DeviceError"), ("harness.capture.rig", "CaptureError"))
+        for c in type(excinfo.value).__mro__
+    ):
+        outcome.get_result().longrepr = f"{excinfo.typename}: {excinfo.value}"  # type: ignore[attr-defined]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import numpy as np
 
 from devices.base import Device
 from harness.analysis import AnalysisResult, analyze
-from harness.capture.rig import Capture, Recording
+from harness.capture.rig import Capture, Recording, RigLossError, describe_losses
 from harness.reference.titles import Title
 from harness.suite.verdict import Policy, Verdict, Window, evaluate
 
@@ -65,10 +66,13 @@ class Scenario:
         self.status_marker(rec)
         try:
             yield rec
-        finally:
+        except BaseException as e:  # a failed step, Ctrl-C, SIGTERM: close and keep what was recorded
             self.device.remove_key_listener(on_key)
-            self.status_marker(rec)
-            self.capture = rec.stop()
+            self.capture = rec.abort(f"recording ended by {type(e).__name__}")
+            raise
+        self.device.remove_key_listener(on_key)
+        self.status_marker(rec)
+        self.capture = rec.stop()
 
     def status_marker(self, rec: Recording | None = None) -> None:
         rec = rec or self.recording
@@ -76,11 +80,24 @@ class Scenario:
         if rec is not None and st is not None:
             rec.mark("status", state=st.state, title_id=st.title_id, position_s=st.position_s)
 
+    def start_playing(self, timeout_s: float = 15.0, settle_s: float = 0.3) -> None:
+        """Launch the scenario's title and wait until it plays. A title that never starts fails the
+        scenario (the device's defect); a device that stops answering stays an error (the lab's)."""
+        import pytest
+
+        from devices.base import StateTimeout
+
+        assert self.title is not None, "start_playing needs a scenario with a title"
+        self.device.launch(self.title.id)
+        try:
+            self.device.wait_for_state("playing", timeout_s=timeout_s)
+        except StateTimeout as e:
+            pytest.fail(f"{self.title.id} never started playing: {e}", pytrace=False)
+        time.sleep(settle_s)
+
     def press(self, key: str, settle_s: float = 0.0) -> None:
         self.device.press(key)
         if settle_s:
-            import time
-
             time.sleep(settle_s)
         self.status_marker()
 
@@ -118,7 +135,8 @@ class Scenario:
         m = dict(measurements or {})
         result.measurements.update(m)
         tt = self.title_time(capture)
-        verdict = evaluate(result.events, result.measurements, policy or self.policy, windows, tt)
+        where = result.reference.where() if result.reference is not None else None
+        verdict = evaluate(result.events, result.measurements, policy or self.policy, windows, tt, where)
         result.verdict = "pass" if verdict.passed else "fail"
         result.reasons = verdict.failures
         out = {**result.to_dict(), "judgement": verdict.to_dict(), "windows": [w.__dict__ for w in windows or []]}
@@ -131,6 +149,13 @@ class Scenario:
             summary += [f"excused {e.describe()}: {r}" for e, r in verdict.excused]
             summary += [f"{k} = {v:.3f}" for k, v in outcome.measurements.items()]
             attach_outcome(capture, result, summary, self.device.name, self.title.id if self.title else None)
+        losses = capture.meta.get("rig_losses") or []
+        if losses and not verdict.passed:
+            # The recording itself has holes: what looks like a defect may be the rig's. Broken, not failed.
+            raise RigLossError(
+                f"{describe_losses(losses)}; this is not a device defect; rerun or relieve the host "
+                f"(what the incomplete capture showed: {verdict.summary()}; the recording is in {capture.path})"
+            )
         return outcome
 
 

@@ -119,7 +119,10 @@ def evaluate(
     policy: Policy,
     windows: list[Window] | None = None,
     title_time: Callable[[float], float | None] | None = None,
+    where: dict[str, str] | None = None,
 ) -> Verdict:
+    """`where` names, per measurement, what it counted (title frames, capture times); a failure of
+    that measurement carries it after a colon."""
     v = Verdict(passed=True)
     by_type: dict[str, list[Event]] = {}
     for e in events:
@@ -144,10 +147,11 @@ def evaluate(
             continue
         x = measurements[name]
         u = f" {lim.unit}" if lim.unit else ""
+        at = f": {where[name]}" if where and name in where else ""
         if lim.max is not None and x > lim.max:
             v.passed = False
-            v.failures.append(f"{name} = {x:.3f}{u} exceeds the limit {lim.max}{u}")
+            v.failures.append(f"{name} = {x:.3f}{u} exceeds the limit {lim.max}{u}{at}")
         if lim.min is not None and x < lim.min:
             v.passed = False
-            v.failures.append(f"{name} = {x:.3f}{u} is below the limit {lim.min}{u}")
+            v.failures.append(f"{name} = {x:.3f}{u} is below the limit {lim.min}{u}{at}")
     return v

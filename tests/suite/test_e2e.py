@@ -153,4 +153,15 @@ def test_timing_faults_fail_naming_the_measurement_and_its_limit(repo, tmp_path)
     assert re.search(r"av_offset_ms = 1[67]\d\.\d+ ms exceeds the limit 125\.0 ms", out), out[-3000:]
     assert "frames_dropped = 5.000 exceeds the limit 0" in out
     assert "frames_repeated = 3.000 exceeds the limit 0" in out
+    # each cadence failure says which title frames and where in the capture
+    gap = re.search(r"5 title frames dropped: (\d+)-(\d+) at capture (\d+\.\d\d)-(\d+\.\d\d) s", out)
+    assert gap and int(gap[2]) - int(gap[1]) == 4 and float(gap[4]) > float(gap[3]), out[-3000:]
+    assert re.search(r"3 extra showings: title frame \d+ shown 3 times too many at capture [\d.]+-[\d.]+ s", out)
+    # and the Allure result shows the frames on each side of the gap
+    names = {
+        a["name"]
+        for f in (tmp_path / "results").glob("*-result.json")
+        for a in json.loads(f.read_text()).get("attachments", [])
+    }
+    assert f"title frames {gap[1]}-{gap[2]} dropped" in names, sorted(names)
     assert re.search(r"seek_time_s = 2\.\d+ s exceeds the limit 2\.0 s", out), out[-3000:]

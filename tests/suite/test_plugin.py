@@ -64,3 +64,40 @@ def test_unknown_title_is_a_usage_error(pytester):
     r = pytester.runpytest_subprocess("--device=sim-tv01", "--titles=nope", "-p", "no:allure_pytest")
     assert r.ret == pytest.ExitCode.USAGE_ERROR
     assert "unknown title(s) nope" in r.stderr.str()
+
+
+SLOW = (
+    "devices:\n  - {name: tvslow, kind: tv, control: 'sim://tvslow', rig: {video: 'sim://', audio: 'sim://'},"
+    " simulator: {startup_delay_s: 30}}\n"
+)
+
+
+def test_a_title_that_never_starts_fails_and_a_device_error_is_broken_each_in_one_line(pytester):
+    import json
+
+    inv = pytester.path / "lab.yaml"
+    inv.write_text(SLOW)
+    pytester.makepyfile("""
+        def test_play(scenario, title):
+            scenario.start_playing(timeout_s=2)
+
+        def test_bad_key(device):
+            device.press("warp")
+    """)
+    results = pytester.path / "results"
+    r = pytester.runpytest_subprocess(
+        f"--inventory={inv}",
+        "--device=tvslow",
+        "--titles=bbb-720p25",
+        f"--alluredir={results}",
+        "-p",
+        "no:cacheprovider",
+    )
+    r.assert_outcomes(failed=2)
+    out = r.stdout.str()
+    assert "bbb-720p25 never started playing: tvslow: player did not reach state 'playing' within 2 s" in out
+    assert "DeviceError: tvslow: unknown key 'warp'" in out
+    assert "Traceback" not in out and "devices/base.py" not in out, out
+    runs = [json.loads(f.read_text()) for f in results.glob("*-result.json")]
+    status = {res["name"].split("[")[0]: res["status"] for res in runs}
+    assert status == {"test_play": "failed", "test_bad_key": "broken"}
