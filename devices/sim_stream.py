@@ -38,13 +38,22 @@ class UdpTsStreamer:
         self._thread: threading.Thread | None = None
         self.sent = 0
         self.dropped = 0
+        self._lose = 0
         self.error: str | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="sim-udp-ts", daemon=True)
         self._thread.start()
 
+    def lose(self, n: int) -> None:
+        """The next `n` frames never leave the encoder (the capture_loss fault): the stream's
+        timestamps jump over them, as after packets lost on a network."""
+        self._lose += n
+
     def push(self, img: np.ndarray, t: float) -> None:
+        if self._lose > 0:
+            self._lose -= 1
+            return
         try:
             self._q.put_nowait((img, t))
         except queue.Full:

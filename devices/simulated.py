@@ -396,6 +396,10 @@ class SimulatedDevice(Device):
                     self._skew += f.count
                 else:
                     self._hold_ticks += f.count
+            elif f.type == "capture_loss" and i not in self._applied and pos - 1.0 / fps < f.at_s <= pos:
+                self._applied.add(i)
+                if self._streamer is not None:  # in-process sources have no chain to lose frames in
+                    self._streamer.lose(f.count)
 
     # ---- the player loop -------------------------------------------------------------------
     def _late_player_stall(self) -> float:

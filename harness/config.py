@@ -59,17 +59,20 @@ class FaultSpec(_Strict):
         "stutter",
         # the player thread stalls for duration_s at at_s, then skips frames until it is on time again
         "late_player_skips",
+        # streamed devices: the capture chain (HDMI-to-IP encoder, network) loses `count` frames at
+        # at_s; the device showed them, so this is the rig's loss, never the device's
+        "capture_loss",
     ]
     at_s: float = Field(0.0, ge=0)
     duration_s: float = Field(0.0, ge=0, description="0 with av_offset means for the whole title")
     offset_ms: float = Field(0.0, ge=-2000, le=2000, description="av_offset: positive = audio late")
     drift_ms_per_min: float = Field(0.0, ge=-1000, le=1000, description="av_offset: added per minute of title")
-    count: int = Field(1, ge=1, le=1000, description="drop_frames / repeat_frames: how many frames")
+    count: int = Field(1, ge=1, le=1000, description="drop_frames / repeat_frames / capture_loss: how many frames")
 
     def active(self, position_s: float) -> bool:
         if self.type == "av_offset" and self.duration_s == 0:
             return True
-        if self.type in ("drop_frames", "repeat_frames", "late_player_skips"):
+        if self.type in ("drop_frames", "repeat_frames", "late_player_skips", "capture_loss"):
             return False  # one-shot faults, applied when playback crosses at_s
         return self.at_s <= position_s < self.at_s + self.duration_s
 

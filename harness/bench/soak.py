@@ -201,3 +201,67 @@ def run_soak(
 
 def _duration(dev: Any, title: str) -> float:
     return next(t.duration_s for t in dev.titles if t.id == title)
+
+
+@dataclass
+class LongAnalysisReport:
+    minutes: float
+    size: str
+    analysed_s: float = 0.0
+    wall_s: float = 0.0
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def rss_growth_mb(self) -> float:
+        """Peak RSS in the last tenth of the analysis minus the peak in its second tenth."""
+        n = len(self.samples)
+        if n < 10:
+            return 0.0
+        early = self.samples[n // 10 : n // 5] or self.samples[:1]
+        late = self.samples[-max(1, n // 10) :]
+        return round(max(s.rss_mb for s in late) - max(s.rss_mb for s in early), 1)
+
+    def table(self) -> str:
+        n = len(self.samples)
+        picks = sorted({0, n // 10, n // 4, n // 2, 3 * n // 4, n - 1}) if n else []
+        rows = ["| analysed (s) | RSS (MB) |", "| ---: | ---: |"]
+        rows += [f"| {self.samples[i].t_s:.0f} | {self.samples[i].rss_mb:.1f} |" for i in picks]
+        rows.append("")
+        rows.append(
+            f"{self.minutes:g} min at {self.size}: analysed in {self.wall_s:.0f} s "
+            f"({self.analysed_s / max(self.wall_s, 1e-9):.1f}x real time); RSS growth over the run "
+            f"{self.rss_growth_mb:+.1f} MB"
+        )
+        return "\n".join(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rss_growth_mb": self.rss_growth_mb}
+
+
+def run_long_analysis(minutes: float, size: str = "320x180", work_dir: Path | None = None) -> LongAnalysisReport:
+    """Analyse one synthetic capture `minutes` long (FFmpeg's test picture and tone, 25 fps) and
+    sample RSS against the position reached: streaming analysis keeps it flat however long the file."""
+    import subprocess
+
+    work = Path(work_dir or tempfile.mkdtemp(prefix="vqa-long-"))
+    media = work / f"long-{minutes:g}min-{size}.mkv"
+    if not media.exists():
+        secs = f"{minutes * 60:g}"
+        cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={secs}"]
+        cmd += ["-f", "lavfi", "-i", f"sine=f=440:sample_rate=48000:duration={secs}", "-c:v", "libx264"]
+        cmd += ["-preset", "ultrafast", "-g", "250", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", str(media)]
+        subprocess.run(cmd, check=True)
+    report = LongAnalysisReport(minutes, size)
+    t0 = time.monotonic()
+
+    def progress(t: float, total: float) -> None:
+        if not report.samples or t - report.samples[-1].t_s >= 30.0:
+            report.samples.append(sample(t))
+
+    result = analyze(media, progress=progress)
+    report.wall_s = time.monotonic() - t0
+    report.analysed_s = result.media.duration_s
+    report.samples.append(sample(report.analysed_s))
+    if work_dir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return report

@@ -148,6 +148,14 @@ def cmd_bench_soak(args: argparse.Namespace) -> int:
 
     if args.minutes <= 0:
         raise CliError("--minutes must be more than 0")
+    if args.long_file:
+        from harness.bench.soak import run_long_analysis
+
+        long = run_long_analysis(args.minutes)
+        print(long.table())
+        if args.json:
+            Path(args.json).write_text(json.dumps(long.to_dict(), indent=2) + "\n")
+        return EXIT_DEFECTS if long.rss_growth_mb >= 50 else EXIT_CLEAN
     try:
         report = run_soak(args.minutes, args.device, args.title, chunk_s=args.chunk, inventory=args.inventory)
     except InventoryError as e:
@@ -197,4 +205,7 @@ def register(subparsers: Any) -> None:
     so.add_argument("--chunk", type=float, default=20.0, help="seconds per recording (default 20)")
     so.add_argument("--inventory", help="inventory YAML (default: $VQA_INVENTORY or devices/lab.yaml)")
     so.add_argument("--json", metavar="OUT", help="write the samples and the summary as JSON")
+    so.add_argument(
+        "--long-file", action="store_true", help="instead: analyse one synthetic capture N minutes long, sampling RSS"
+    )
     so.set_defaults(func=cmd_bench_soak)

@@ -115,3 +115,38 @@ def test_allure_reports_a_rig_loss_as_broken(pytester):
     (res,) = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
     assert res["status"] == "broken"
     assert "the capture rig lost 9 frames" in res["statusDetails"]["message"]
+
+
+def test_a_gap_in_a_network_streams_timestamps_is_the_rigs_loss(tmp_path):
+    """An HDMI-to-IP encoder's stream that lost 8 frames on the way (its timestamps jump 320 ms):
+    the OpenCV backend counts them against the rig, at the capture time they went missing."""
+    import subprocess
+
+    from peers.line_server import free_port
+
+    from harness.capture.backends import OpenCVVideoSource
+
+    port = free_port()
+    ff = subprocess.Popen(
+        ["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=14",
+         "-vf", "select='not(between(n,150,157))'", "-fps_mode", "passthrough", "-c:v", "libx264",
+         "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-f", "mpegts",
+         f"udp://127.0.0.1:{port}?pkt_size=1316"],
+    )  # fmt: skip
+    try:
+        src = OpenCVVideoSource(f"udp://127.0.0.1:{port}", "enc", open_timeout_s=10.0)
+        rig = CaptureRig(RigSpec(video=src.uri), src, None, {})
+        rig.warm_up()
+        start = src.frames
+        cap = rig.record(tmp_path / "b", 9.0, {"device": "enc"})
+        assert start < 150 < src.frames, (start, src.frames)  # the recording spans the gap
+    finally:
+        ff.kill()
+        ff.wait()
+        src.close()
+    (loss,) = cap.meta["rig_losses"]
+    assert loss["cause"] == "a gap in the capture's timestamps" and loss["what"] == "frames"
+    assert loss["count"] == 8
+    assert cap.meta["frames_lost_by_rig"] == 8
+    gap_at = float(cap.frame_times()[150 - start - 1])  # the last frame before the gap
+    assert abs(loss["capture_s"] - gap_at) < 0.5

@@ -196,3 +196,29 @@ def test_av_offset_after_calibration_is_within_one_frame(pulse_server, tmp_path)
     doc = json.loads(vqa("analyze", out, "--json", "-").stdout)
     assert doc["measurements"]["sync_events_matched"] >= 3
     assert abs(doc["measurements"]["av_offset_ms"]) < 40.0, doc["reference"]["sync_events"]
+
+
+def test_frames_lost_by_the_capture_chain_end_the_scenario_as_broken(pulse_server, repo, tmp_path):
+    """The streamed TV shows every frame, but its stream loses 8 on the way (capture_loss): the
+    steady-playback scenario ends broken, saying the rig lost them, never failed."""
+    port = free_udp_port()
+    inv = tmp_path / "lab.yaml"
+    inv.write_text(
+        "devices:\n  - name: sim-stream-loss\n    kind: tv\n    control: sim://sim-stream-loss\n"
+        f"    rig: {{video: 'udp://127.0.0.1:{port}', audio: 'pulse:vqa_loss.monitor'}}\n"
+        "    simulator:\n      startup_delay_s: 0.3\n"
+        f"      stream: {{video_url: 'udp://127.0.0.1:{port}', audio_sink: vqa_loss}}\n"
+        "      faults: [{type: capture_loss, at_s: 6.0, count: 8}]\n"
+    )
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "pytest", "test_suites/test_steady_playback.py", f"--inventory={inv}"]
+    cmd += ["--device=sim-stream-loss", "--titles=bbb-720p25", f"--alluredir={results}"]
+    cmd += [f"--captures-dir={tmp_path / 'captures'}", "-p", "no:cacheprovider", "-q"]
+    r = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-2000:]
+    out = r.stdout
+    assert "RigLossError: the capture rig lost 8 frames at" in out, out[-3000:]
+    assert "(a gap in the capture's timestamps); this is not a device defect; rerun or relieve the host" in out
+    assert "frames_dropped = 8.000" in out and "Traceback" not in out
+    (res,) = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
+    assert res["status"] == "broken"
