@@ -54,6 +54,48 @@ class Detector(ABC):
         return {"name": self.name, "version": self.version, "params": self.params.model_dump()}
 
 
+class Series:
+    """A growing column of numbers kept in one numpy buffer (8 bytes a value, where a Python list
+    spends 32 on each float): detectors keep a value per frame or audio window for hours of capture.
+    Reads like a sequence (len, index, slice, iteration) and converts with np.asarray."""
+
+    def __init__(self, dtype: Any = np.float64) -> None:
+        self._a = np.empty(1024, dtype)
+        self._n = 0
+
+    def _room(self, k: int) -> None:
+        if self._n + k > len(self._a):
+            grown = np.empty(max(2 * len(self._a), self._n + k), self._a.dtype)
+            grown[: self._n] = self._a[: self._n]
+            self._a = grown
+
+    def append(self, x: Any) -> None:
+        self._room(1)
+        self._a[self._n] = x
+        self._n += 1
+
+    def extend(self, xs: np.ndarray) -> None:
+        self._room(len(xs))
+        self._a[self._n : self._n + len(xs)] = xs
+        self._n += len(xs)
+
+    def array(self) -> np.ndarray:
+        return self._a[: self._n]
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.array()[i]
+
+    def __iter__(self) -> Any:
+        return iter(self.array())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        a = self.array()
+        return a.astype(dtype) if dtype is not None else a
+
+
 class RunTracker:
     """Turns a flag per sample (frame or audio window) into [start, end) runs of a minimum length.
 

@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from pydantic import BaseModel, Field
 
-from harness.detectors.base import Detector, Params, RunTracker
+from harness.detectors.base import Detector, Params, RunTracker, Series
 from harness.events import Event
 from harness.media import Frame
 
@@ -81,10 +81,10 @@ class BlackFrames(Detector):
         super().__init__(params)
         p = self.params
         self._runs = RunTracker(p.min_duration_s)
-        self._t: list[float] = []
-        self._ratio: list[float] = []
-        self._mean: list[float] = []
-        self._black: list[bool] = []
+        self._t = Series()
+        self._ratio = Series()
+        self._mean = Series()
+        self._black = Series(bool)
         self._prev: _Plane | None = None
         self._dim_ref: float | None = None  # light of the frame before a sudden drop, while dimmed
         self._coherence: list[float] = []  # correlation of the last few consecutive live frame pairs

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from harness.detectors.base import Detector, Params, RunTracker
+from harness.detectors.base import Detector, Params, RunTracker, Series
 from harness.events import Event
 from harness.media import AudioBlock
 
@@ -58,8 +58,8 @@ class AudioDropout(Detector):
         super().__init__(params)
         self._rest: np.ndarray | None = None
         self._rest_t = 0.0
-        self._t: list[np.ndarray] = []
-        self._db: list[np.ndarray] = []
+        self._t = Series()
+        self._db = Series()
         self._limit: np.ndarray = np.zeros(0)
 
     def feed_audio(self, block: AudioBlock) -> None:
@@ -77,15 +77,15 @@ class AudioDropout(Detector):
         w = x[: k * n].reshape(k, n, x.shape[1]).astype(np.float64)
         rms = np.sqrt((w * w).mean(axis=1)).max(axis=1)
         db = 20 * np.log10(np.maximum(rms, 1e-6))  # floor at -120 dBFS (digital silence)
-        self._t.append(t0 + np.arange(k) * n / block.samplerate)
-        self._db.append(db)
+        self._t.extend(t0 + np.arange(k) * n / block.samplerate)
+        self._db.extend(db)
 
     def limits(self) -> np.ndarray:
         """Per window: the level at or below which it counts as silent (see the module doc)."""
         p = self.params
-        if not self._db:
+        if not len(self._db):
             return np.zeros(0)
-        db = np.concatenate(self._db)
+        db = self._db.array()
         span = max(1, int(round(p.floor_window_s / p.window_s)))
         hop = max(1, int(round(1.0 / p.window_s)))  # the floor is re-taken every second
         limit = np.full(len(db), p.silence_dbfs)
@@ -103,8 +103,8 @@ class AudioDropout(Detector):
     def finish(self) -> list[Event]:
         p = self.params
         runs = RunTracker(p.min_duration_s)
-        if self._db:
-            t, db = np.concatenate(self._t), np.concatenate(self._db)
+        if len(self._db):
+            t, db = self._t.array(), self._db.array()
             self._limit = self.limits()
             for tt, d, lim in zip(t.tolist(), db.tolist(), self._limit.tolist(), strict=True):
                 runs.update(tt, d <= lim, d)
@@ -122,9 +122,9 @@ class AudioDropout(Detector):
         return out
 
     def signals(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        if not self._t:
+        if not len(self._t):
             return {}
-        t, db = np.concatenate(self._t), np.concatenate(self._db)
+        t, db = self._t.array(), self._db.array()
         k = 5  # 50 ms points are enough for a plot
         m = (len(t) // k) * k
         out = {"audio level dBFS": (t[:m:k], db[:m].reshape(-1, k).min(axis=1))}

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from harness.detectors.base import Detector, Params, RunTracker
+from harness.detectors.base import Detector, Params, RunTracker, Series
 from harness.events import Event
 from harness.media import Frame
 
@@ -61,9 +61,9 @@ class FrozenVideo(Detector):
     def __init__(self, params: BaseModel | dict[str, Any] | None = None) -> None:
         super().__init__(params)
         self._prev: np.ndarray | None = None
-        self._t: list[float] = []
-        self._motion: list[float] = []
-        self._flat: list[bool] = []
+        self._t = Series()
+        self._motion = Series()
+        self._flat = Series(bool)
         self._threshold: np.ndarray = np.zeros(0)
 
     def feed_video(self, frame: Frame) -> None:
