@@ -52,11 +52,13 @@ class SoakReport:
         return got or self.samples[-1:]
 
     def _peaks(self) -> tuple[dict[str, float], dict[str, float]]:
-        """Peak of each figure in the minute after the first (the baseline) and in the last minute.
-        Peaks, because a sample may fall in a recording or between two; a leak raises the peaks."""
+        """Peak of each figure over a window after the first minute (the baseline) and over the last
+        window of the soak: windows of a minute, or ten once the soak is long enough. Peaks, because
+        a sample may fall in a recording or between two; a leak raises the peaks."""
         last_t = self.samples[-1].t_s
-        first = self._window(60.0, 120.0) if last_t >= 120.0 else self._window(min(60.0, last_t), last_t + 1)
-        last = self._window(max(0.0, last_t - 60.0), last_t + 1)
+        span = min(600.0, max(60.0, (last_t - 60.0) / 2))
+        first = self._window(60.0, 60.0 + span) if last_t >= 120.0 else self._window(min(60.0, last_t), last_t + 1)
+        last = self._window(max(0.0, last_t - span), last_t + 1)
         names = ("rss_mb", "threads", "open_files", "children")
         return (
             {n: max(getattr(s, n) for s in first) for n in names},
