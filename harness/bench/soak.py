@@ -117,8 +117,9 @@ def _proc_status(field_name: str) -> int:
     return 0
 
 
-def _children(pid: int) -> int:
-    n = 0
+def child_pids(pid: int) -> set[int]:
+    """The processes `pid` started (its direct children), from /proc."""
+    out = set()
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
             try:
@@ -126,8 +127,8 @@ def _children(pid: int) -> int:
             except OSError:
                 continue
             if int(stat.rpartition(")")[2].split()[1]) == pid:
-                n += 1
-    return n
+                out.add(int(p.name))
+    return out
 
 
 def sample(t_s: float) -> Sample:
@@ -137,7 +138,7 @@ def sample(t_s: float) -> Sample:
         rss_mb=round(_proc_status("VmRSS") / 1024.0, 1),
         threads=_proc_status("Threads"),
         open_files=len(os.listdir("/proc/self/fd")),
-        children=_children(os.getpid()),
+        children=len(child_pids(os.getpid())),
     )
 
 

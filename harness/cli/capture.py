@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.cli.common import EXIT_CLEAN, EXIT_DEFECTS, CliError, hold_device, progress_bar
+from harness.cli.common import EXIT_CLEAN, EXIT_DEFECTS, CliError, held_device_spec, progress_bar
 
 if TYPE_CHECKING:
     from harness.capture.rig import Capture
@@ -18,13 +18,8 @@ if TYPE_CHECKING:
 
 def _device(args: argparse.Namespace) -> Any:
     from devices import DeviceError, open_device
-    from harness.config import InventoryError, load_inventory
 
-    try:
-        spec = load_inventory(args.inventory).get(args.device)
-    except InventoryError as e:
-        raise CliError(str(e)) from None
-    hold_device(spec.name)
+    spec = held_device_spec(args.inventory, args.device)
     try:
         return open_device(spec)
     except DeviceError as e:

@@ -24,6 +24,18 @@ def hold_device(name: str) -> None:
         raise CliError(str(e)) from None
 
 
+def held_device_spec(inventory: str | None, device: str) -> Any:
+    """The device's inventory entry, held for the rest of this command (`--inventory`, `--device`)."""
+    from harness.config import InventoryError, load_inventory
+
+    try:
+        spec = load_inventory(inventory).get(device)
+    except InventoryError as e:
+        raise CliError(str(e)) from None
+    hold_device(spec.name)
+    return spec
+
+
 def release_devices() -> None:
     while _held:
         _held.pop().release()

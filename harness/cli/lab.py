@@ -14,7 +14,7 @@ import argparse
 import time
 from typing import Any
 
-from harness.cli.common import EXIT_CLEAN, CliError, hold_device
+from harness.cli.common import EXIT_CLEAN, CliError, held_device_spec
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -44,18 +44,13 @@ def _status_line(device: Any) -> str:
 
 def cmd_press(args: argparse.Namespace) -> int:
     from devices import KEYS, DeviceError, open_device
-    from harness.config import InventoryError, load_inventory
 
     unknown = [k for k in args.keys if k not in KEYS]
     if unknown:
         raise CliError(f"unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(KEYS))}")
     if args.delay_ms < 0:
         raise CliError("--delay-ms must be 0 or more")
-    try:
-        spec = load_inventory(args.inventory).get(args.device)
-    except InventoryError as e:
-        raise CliError(str(e)) from None
-    hold_device(spec.name)
+    spec = held_device_spec(args.inventory, args.device)
     try:
         device = open_device(spec)
         device.open()

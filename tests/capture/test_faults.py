@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from devices import open_device
+from harness.bench.soak import child_pids
 from harness.capture.rig import CaptureError
 from harness.config import DeviceSpec, RigSpec, SimulatorSpec
 from harness.media import MediaReader
@@ -65,20 +66,6 @@ def test_a_full_disk_ends_the_recording_with_one_error_and_a_playable_bundle(sma
     assert frames >= 25  # a second or more of picture plays back
 
 
-def _children(pid: int) -> set[int]:
-    """The processes `pid` started (its direct children), from /proc."""
-    out = set()
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                stat = (p / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                out.add(int(p.name))
-    return out
-
-
 def _alive(pids: set[int]) -> set[int]:
     return {p for p in pids if Path(f"/proc/{p}").exists()}
 
@@ -101,7 +88,7 @@ def test_a_signal_during_a_recording_closes_the_bundle_and_leaves_no_process(rep
         time.sleep(0.1)
     assert p.poll() is None, p.communicate()
     assert _rows(out / "frames.csv") >= 75, "the recording did not get going"
-    children = _children(p.pid)
+    children = child_pids(p.pid)
     if device == "sim-tv03":
         assert children, "the streamed TV's sound player should be running"
     p.send_signal(sig)
