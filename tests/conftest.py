@@ -16,6 +16,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_device_locks(tmp_path_factory):
+    """The harness's own tests lock devices in a folder of their own, so that they never collide
+    with a real run on the same host (or another test session); the lock tests set their own."""
+    import os
+
+    old = os.environ.get("VQA_LOCK_DIR")
+    os.environ["VQA_LOCK_DIR"] = str(tmp_path_factory.mktemp("locks"))
+    yield
+    if old is None:
+        os.environ.pop("VQA_LOCK_DIR", None)
+    else:
+        os.environ["VQA_LOCK_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
