@@ -11,6 +11,7 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)            # Allure 3 report g
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v pulseaudio >/dev/null 2>&1 || need+=(pulseaudio)  # the streamed simulated device's sound card
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)    # speech in the detector benchmark's sources
+[ -e /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need+=(opencv-doc)  # bench footage: vtest.avi crowd, Megamind.avi
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)  # sounddevice's PortAudio
 if ((${#need[@]})); then
   SUDO=""
@@ -22,5 +23,5 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[dev]'
+.venv/bin/python -m pip install -q -e '.[dev,train]'  # train: torch (CPU build, from local disk) for `vqa train` and its test
 .venv/bin/vqa reference build --suite

@@ -8,19 +8,147 @@ from __future__ import annotations
 
 import os
 import queue
+import re
+import socket
 import struct
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import av
 import numpy as np
+from av.video.frame import PictureType
 
 from devices.base import DeviceError
+from harness.impairments.bitstream import GilbertElliott
+
+TS_PACKET = 188
+TS_PER_DATAGRAM = 7  # 1316 bytes, as FFmpeg's udp:// sends with pkt_size=1316
+SLICES = 8  # H.264 slices a frame: a lost packet breaks the rest of its slice, a band of the picture
+
+
+@dataclass
+class LossyLink:
+    """The way one frame's TS packets travel in a block_corruption window: a burst-loss channel,
+    and the picture rows (the frame code box) whose slices it never touches."""
+
+    channel: GilbertElliott
+    spare_rows: tuple[int, int]
+
+
+def _payload(pkt: bytes) -> tuple[int, bool, int] | None:
+    """(PID, starts a PES, payload offset) of a TS packet, or None when it carries no payload."""
+    afc = (pkt[3] >> 4) & 3
+    if not afc & 1:  # adaptation field only (PCR, stuffing)
+        return None
+    return ((pkt[1] & 0x1F) << 8) | pkt[2], bool(pkt[1] & 0x40), 5 + pkt[4] if afc & 2 else 4
+
+
+def _first_mb(nal: bytes | bytearray) -> int:
+    """first_mb_in_slice, the slice header's first field (ue(v)), after the one-byte NAL header."""
+    bits = int.from_bytes(nal[1:5].ljust(4, b"\x00"), "big")
+    zeros = 32 - bits.bit_length()
+    return (bits >> (31 - 2 * zeros)) - 1 if zeros < 16 else 0
+
+
+class TsSender:
+    """Where the TS muxer writes: forwards 188-byte TS packets to a UDP address, 7 a datagram.
+
+    While a frame travels a `LossyLink` (the block_corruption fault), its video packets pass
+    through a Gilbert-Elliott channel and those it loses never reach the socket: real TS packets
+    lost on the way, which the capture side's demuxer and H.264 decoder meet as a real receiver
+    would. Untouched: PAT, PMT and every other PID; each packet that starts a PES (losing it loses
+    the whole frame in the demuxer, the stream's timestamps jump, and the capture would rightly
+    count that as its own loss, not as damage in the device's picture); and the packets of the
+    slices that cover the frame code box (concealment copies the box from earlier frames, the
+    reader then sees codes repeat or vanish, and the reference tracker reported dropped and
+    repeated frames the device never made: 6 and 1 in a 1.5 s window at severity 1).
+    """
+
+    def __init__(self, url: str):
+        u = urlsplit(url)
+        if u.hostname is None or u.port is None:
+            raise ValueError(f"not a udp://host:port address: {url!r}")
+        self.addr = (u.hostname, u.port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.link: LossyLink | None = None
+        self.video_pids: set[int] = set()
+        self.lossy_packets = 0  # video packets that went through a channel
+        self.lost_packets = 0
+        self._rest = b""
+        self._held: list[bytes] = []  # the current frame's packets, while it travels a link
+
+    def write(self, data: bytes) -> int:
+        buf = self._rest + bytes(data)
+        n = len(buf) - len(buf) % TS_PACKET
+        self._rest = buf[n:]
+        packets = [buf[i : i + TS_PACKET] for i in range(0, n, TS_PACKET)]
+        if self.link is not None:
+            self._held += packets
+        else:
+            self._send(packets)
+        return len(data)
+
+    def end_frame(self, width: int) -> None:
+        """The muxer has written the frame (flush_packets): send it, less what its link lost."""
+        held, self._held = self._held, []
+        if self.link is None or not held:
+            self._send(held)
+            return
+        spared = self._spared(held, width, self.link.spare_rows)
+        out = []
+        for pkt, spare in zip(held, spared, strict=True):
+            pl = _payload(pkt)
+            if spare or pl is None or pl[1] or pl[0] not in self.video_pids:
+                out.append(pkt)
+                continue
+            self.lossy_packets += 1
+            if self.link.channel.lose():
+                self.lost_packets += 1
+            else:
+                out.append(pkt)
+        self._send(out)
+
+    def _spared(self, packets: list[bytes], width: int, rows: tuple[int, int]) -> list[bool]:
+        """Per packet: does it carry bytes of a slice whose macroblocks reach into `rows`?"""
+        stream = bytearray()
+        spans: list[tuple[int, int] | None] = []  # each packet's bytes in the frame's video payload
+        for pkt in packets:
+            pl = _payload(pkt)
+            if pl is not None and pl[1] and pkt[pl[2] : pl[2] + 3] == b"\x00\x00\x01" and pkt[pl[2] + 3] >> 4 == 0xE:
+                self.video_pids.add(pl[0])  # a video PES starts here
+            if pl is None or pl[0] not in self.video_pids:
+                spans.append(None)
+                continue
+            spans.append((len(stream), len(stream) + TS_PACKET - pl[2]))
+            stream += pkt[pl[2] :]
+        starts = [m.start() + 3 for m in re.finditer(b"\x00\x00\x01", stream)]
+        slices = [  # (first macroblock, first byte, end byte) of each coded slice
+            (_first_mb(stream[a:b]), a, b)
+            for a, b in zip(starts, [*(x - 3 for x in starts[1:]), len(stream)], strict=True)
+            if stream[a] & 0x1F in (1, 5)
+        ]
+        cols = (width + 15) // 16
+        lo, hi = rows[0] // 16 * cols, (rows[1] + 15) // 16 * cols
+        keep = [
+            (a, b)
+            for (mb, a, b), nxt in zip(slices, [*(x[0] for x in slices[1:]), 1 << 30], strict=True)
+            if mb < hi and nxt > lo
+        ]
+        return [sp is not None and any(a < sp[1] and sp[0] < b for a, b in keep) for sp in spans]
+
+    def _send(self, packets: list[bytes]) -> None:
+        for i in range(0, len(packets), TS_PER_DATAGRAM):
+            self.sock.sendto(b"".join(packets[i : i + TS_PER_DATAGRAM]), self.addr)
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class UdpTsStreamer:
@@ -29,16 +157,21 @@ class UdpTsStreamer:
     Each frame leaves `hold_s` after its display time, as from a hardware encoder's fixed
     pipeline; sent as soon as encoded, its departure would wander with the encoding time of the
     picture and the player thread's lateness (tens of ms), and so would the latency the capture
-    side learns from the earliest arrivals.
+    side learns from the earliest arrivals. The muxer writes into a `TsSender` (flushed after
+    every frame), which can lose the video's TS packets while a block_corruption window plays.
     """
 
     def __init__(self, url: str, device: str, fps: float = 25.0, crf: int = 18, hold_s: float = 0.08):
         self.url, self.device, self.fps, self.crf, self.hold_s = url, device, fps, crf, hold_s
-        self._q: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(maxsize=50)
+        self._q: queue.Queue[tuple[np.ndarray, float, LossyLink | None, bool] | None] = queue.Queue(maxsize=50)
         self._thread: threading.Thread | None = None
         self.sent = 0
         self.dropped = 0
         self._lose = 0
+        self._damage_left = 0
+        self._link: LossyLink | None = None
+        self._key_next = False
+        self.sender: TsSender | None = None
         self.error: str | None = None
 
     def start(self) -> None:
@@ -50,19 +183,39 @@ class UdpTsStreamer:
         timestamps jump over them, as after packets lost on a network."""
         self._lose += n
 
+    def damage(self, frames: int, severity: float, seed: int, spare_rows: tuple[int, int]) -> None:
+        """The next `frames` frames travel a link that loses some of their TS packets in bursts
+        (the block_corruption fault), never those of the slices covering `spare_rows` (see
+        `TsSender`); the frame after them is a keyframe, so the capture side's decoder is clean
+        again from the first frame after the window (the GOP is 1 s besides)."""
+        self._damage_left = frames
+        self._link = LossyLink(GilbertElliott.for_severity(severity, seed), spare_rows)
+
+    @property
+    def lost_packets(self) -> int:
+        return self.sender.lost_packets if self.sender is not None else 0
+
     def push(self, img: np.ndarray, t: float) -> None:
+        link = None
+        if self._damage_left > 0:
+            link = self._link
+            self._damage_left -= 1
+            self._key_next = self._damage_left == 0
         if self._lose > 0:
             self._lose -= 1
             return
+        key = self._key_next and link is None
         try:
-            self._q.put_nowait((img, t))
+            self._q.put_nowait((img, t, link, key))
+            self._key_next = self._key_next and not key
         except queue.Full:
             self.dropped += 1
 
     def _run(self) -> None:
-        target = self.url + ("&" if "?" in self.url else "?") + "pkt_size=1316"
         try:
-            with av.open(target, "w", format="mpegts") as c:
+            self.sender = sender = TsSender(self.url)
+            # flush_packets: every frame leaves in full as soon as it is muxed (as udp:// does)
+            with av.open(sender, "w", format="mpegts", container_options={"flush_packets": "1"}) as c:
                 s = None
                 t0 = None
                 last = -1
@@ -70,7 +223,7 @@ class UdpTsStreamer:
                     item = self._q.get()
                     if item is None:
                         break
-                    img, t = item
+                    img, t, link, key = item
                     if s is None:
                         s = c.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001))
                         s.width, s.height, s.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
@@ -81,22 +234,31 @@ class UdpTsStreamer:
                             "tune": "zerolatency",
                             "crf": str(self.crf),
                             "g": str(int(self.fps)),
+                            "x264-params": f"slices={SLICES}",
                         }
                         t0 = t
                     assert t0 is not None
                     pts = max(last + 1, int(round((t - t0) * 90000)))
                     f = av.VideoFrame.from_ndarray(img, format="bgr24")
                     f.pts, f.time_base = pts, Fraction(1, 90000)
+                    if key:
+                        f.pict_type = PictureType.I
                     packets = s.encode(f)
                     wait = t + self.hold_s - time.monotonic()
                     if wait > 0:
                         time.sleep(wait)
+                    sender.link = link
                     for p in packets:
                         c.mux(p)
+                    sender.end_frame(img.shape[1])
+                    sender.link = None
                     last = pts
                     self.sent += 1
         except Exception as e:
             self.error = f"{self.device}: UDP stream to {self.url} failed: {e}"
+        finally:
+            if self.sender is not None:
+                self.sender.close()
 
     def stop(self) -> None:
         if self._thread is not None:

@@ -8,6 +8,7 @@ monotonic clock, to whatever sources subscribe; the capture rig records them thr
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import threading
 import time
@@ -25,6 +26,8 @@ import numpy as np
 from devices.base import Device, DeviceError, PlayerStatus
 from harness.capture.rig import AudioCallback, AudioSource, CaptureRig, VideoCallback, VideoSource
 from harness.config import DeviceSpec, FaultSpec, SimulatorSpec
+from harness.impairments.bitstream import damage_frames
+from harness.measure.framecode import LAYOUT
 from harness.reference.titles import Title, TitleError, ensure_titles
 
 AUDIO_RATE = 48000
@@ -126,6 +129,119 @@ class _TitleDecoder:
         self.c.close()
 
 
+def _code_box(h: int, w: int) -> tuple[int, int, int, int]:
+    """Rows y0:y1 and columns x0:x1 of the frame code box (quiet zone included) plus one cell."""
+    cell = LAYOUT.cell_px(h, w)
+    bottom = LAYOUT.bottom_fraction * h
+    top = bottom - (2 * LAYOUT.quiet_y + LAYOUT.cell_rows) * cell
+    left = LAYOUT.strip_left(h, w) - LAYOUT.quiet_x * cell
+    return (
+        max(0, math.floor(top - cell)),
+        min(h, math.ceil(bottom + cell)),
+        max(0, math.floor(left - cell)),
+        min(w, math.ceil(w - left + cell)),
+    )
+
+
+class _DamagedPictures:
+    """The in-process block_corruption fault: for the title being played, each fault window's
+    pictures as a real H.264 decoder shows them after the window's bitstream was damaged
+    (`harness.impairments.bitstream.damage_frames`: one GOP from the window's first frame, 4 slices,
+    packets corrupted or dropped by severity, decoded with concealment).
+
+    Computed before playback, off the player thread (about 1 s for a 1.5 s window of 720p on 2
+    cores): by `launch` in the caller's thread, or for a title selected on the launcher in a thread
+    of its own; should the player reach a window first, it waits for it (its frames carry their
+    display time, so the recording shows no defect from the wait). Kept for the title last
+    prepared only, as I420 (1.4 MB a 720p frame: 52 MB for 1.5 s at 25 fps). A failure to compute
+    them is raised by `launch`; on the player thread it is kept in `error` and the clean picture
+    is shown.
+
+    The title's frame code box is put back, clean, into every damaged picture: concealment copies
+    it from earlier frames and a lost packet holds the last picture, so the frame code reader saw
+    codes repeat or vanish, and the reference tracker reported dropped and repeated title frames
+    that the device never made (2 of 4 seeds at severity 1 did). With the code intact, the window
+    is judged on its picture only, by the block_corruption detector.
+    """
+
+    def __init__(self, faults: list[FaultSpec]):
+        self.faults = [f for f in faults if f.type == "block_corruption"]
+        self._lock = threading.Lock()
+        self._ready: tuple[str, list[tuple[int, list[np.ndarray]]]] | None = None  # title, (first frame, pictures)
+        self.error: str | None = None
+        self._failed: set[str] = set()  # titles whose pictures could not be computed: not retried
+
+    @staticmethod
+    def window(title: Title, fault: FaultSpec) -> tuple[int, int]:
+        """Title frames [a, b) of the fault's window, at least two (the keyframe and one more)."""
+        a = min(title.frames, max(0, math.ceil(fault.at_s * title.fps - 1e-6)))
+        b = min(title.frames, max(a + 2, math.ceil((fault.at_s + fault.duration_s) * title.fps - 1e-6)))
+        return a, b
+
+    def prepare(self, title: Title) -> None:
+        """Compute the title's damaged windows, unless they are ready (blocks the caller)."""
+        if not self.faults:
+            return
+        with self._lock:
+            ready = self._ready
+            if ready is not None and ready[0] == title.id:
+                return
+            # the last title's pictures stay until these are ready: it may still be playing
+            self._ready = (title.id, [self._damage(title, f) for f in self.faults])
+
+    def prepare_in_background(self, title: Title) -> None:
+        ready = self._ready
+        if self.faults and (ready is None or ready[0] != title.id):
+            threading.Thread(target=self._prepare_quietly, args=(title,), name="sim-damage", daemon=True).start()
+
+    def _prepare_quietly(self, title: Title) -> bool:
+        if title.id in self._failed:
+            return False
+        try:
+            self.prepare(title)
+            return True
+        except Exception as e:  # the player goes on with clean pictures
+            self._failed.add(title.id)
+            self.error = f"block_corruption pictures for {title.id}: {e}"
+            return False
+
+    def _damage(self, title: Title, fault: FaultSpec) -> tuple[int, list[np.ndarray]]:
+        a, b = self.window(title, fault)
+        if b - a < 2:  # the window lies past the title's end
+            return a, []
+        dec = _TitleDecoder(title)
+        try:
+            clean = [dec.frame(i) for i in range(a, b)]
+        finally:
+            dec.close()
+        broken, _ = damage_frames(clean, fault.severity, fault.seed, fps=title.fps)
+        y0, y1, x0, x1 = _code_box(*clean[0].shape[:2])
+        pictures = []
+        for c, d in zip(clean, broken, strict=True):
+            d = d.copy()  # a held picture is one array in several slots
+            d[y0:y1, x0:x1] = c[y0:y1, x0:x1]
+            even = d.shape[0] % 2 == 0 and d.shape[1] % 2 == 0
+            pictures.append(cv2.cvtColor(d, cv2.COLOR_BGR2YUV_I420) if even else d)
+        return a, pictures
+
+    def picture(self, title: Title, index: int) -> np.ndarray | None:
+        """The damaged picture of title frame `index` (BGR), or None outside every window."""
+        if not self.faults:
+            return None
+        ready = self._ready
+        if ready is None or ready[0] != title.id:
+            if not any(a <= index < b for a, b in (self.window(title, f) for f in self.faults)):
+                return None
+            ready = self._ready if self._prepare_quietly(title) else None
+            if ready is None or ready[0] != title.id:
+                return None
+        for a, pictures in ready[1]:
+            if a <= index < a + len(pictures):
+                p = pictures[index - a]
+                return cv2.cvtColor(p, cv2.COLOR_YUV2BGR_I420) if p.ndim == 2 else p
+        return None
+
+
 @dataclass(eq=False)  # compared by identity
 class _Key:
     at: float  # monotonic time of the press
@@ -168,6 +284,8 @@ class SimulatedDevice(Device):
         self._audio: np.ndarray | None = None
         self._held: np.ndarray | None = None
         self._home_cache: dict[int, np.ndarray] = {}
+        # a streamed device loses TS packets instead (UdpTsStreamer.damage)
+        self._damage = _DamagedPictures(self.sim.faults if self.sim.stream is None else [])
         self._reset_cadence()
         self.frames_late = 0  # frames the late_player_skips fault skipped
         self._catching_up = False
@@ -334,6 +452,10 @@ class SimulatedDevice(Device):
     def _prepare(self, title: Title) -> None:
         """Open a title's picture and read its sound here, in the caller's thread, so the player
         thread does not stop showing frames while it loads (as `select` would otherwise make it)."""
+        try:
+            self._damage.prepare(title)
+        except (av.error.FFmpegError, ValueError) as e:
+            raise DeviceError(f"{self.name}: block_corruption pictures for {title.id}: {e}") from None
         if self._decoder is not None and self._decoder.title.id == title.id:
             return
         ready = (_TitleDecoder(title), np.fromfile(title.audio_path, dtype=np.float32).reshape(-1, 2))
@@ -355,6 +477,7 @@ class SimulatedDevice(Device):
                     ready[0].close()
                 self._decoder = _TitleDecoder(title)
                 self._audio = np.fromfile(title.audio_path, dtype=np.float32).reshape(-1, 2)
+        self._damage.prepare_in_background(title)  # at once when launch() has prepared it
         self.title = title
         self.position_s = position
         self._held = None
@@ -400,6 +523,14 @@ class SimulatedDevice(Device):
                 self._applied.add(i)
                 if self._streamer is not None:  # in-process sources have no chain to lose frames in
                     self._streamer.lose(f.count)
+            elif f.type == "block_corruption" and i not in self._applied and self._streamer is not None:
+                assert self.title is not None
+                a, b = _DamagedPictures.window(self.title, f)
+                shown = int(round(pos * fps))
+                if a <= shown < b:  # from here to the window's end the TS packets travel a lossy link
+                    self._applied.add(i)
+                    y0, y1, _, _ = _code_box(self.title.height, self.title.width)
+                    self._streamer.damage(b - shown, f.severity, f.seed, spare_rows=(y0, y1))
 
     # ---- the player loop -------------------------------------------------------------------
     def _late_player_stall(self) -> float:
@@ -468,7 +599,7 @@ class SimulatedDevice(Device):
             return np.zeros((self.title.height, self.title.width, 3), np.uint8), silence
         assert self._decoder is not None and self._audio is not None
         if st in ("paused", "seeking"):
-            still = self._held if self._held is not None else self._decoder.frame(int(round(self.position_s * fps)))
+            still = self._held if self._held is not None else self._picture(int(round(self.position_s * fps)))
             return still, silence
         # playing
         pos = self.position_s
@@ -489,7 +620,7 @@ class SimulatedDevice(Device):
         elif self._fault("black_frames", pos) is not None:
             img = np.zeros((self.title.height, self.title.width, 3), np.uint8)
         elif render or frozen is not None:
-            img = self._decoder.frame(self._frame_index(pos, fps))
+            img = self._picture(self._frame_index(pos, fps))
             self._held_fault = frozen
         else:
             img = None
@@ -499,6 +630,14 @@ class SimulatedDevice(Device):
             snd[:] = 0.0
         self.position_s = pos + 1.0 / fps
         return img, snd
+
+    def _picture(self, index: int) -> np.ndarray:
+        """Title frame `index` as the device shows it: inside a block_corruption window, what its
+        decoder made of the damaged bitstream (the clean frame is decoded anyway, to keep pace)."""
+        assert self._decoder is not None and self.title is not None
+        img = self._decoder.frame(index)
+        damaged = self._damage.picture(self.title, index)
+        return img if damaged is None else damaged
 
     def _audio_at(self, pos: float, n: int) -> np.ndarray:
         assert self._audio is not None
@@ -530,4 +669,7 @@ class SimulatedDevice(Device):
         return self._home_cache[key]
 
     def describe(self) -> dict[str, Any]:
-        return {"simulator": self.sim.model_dump(), "titles": [t.id for t in self.titles]}
+        d = {"simulator": self.sim.model_dump(), "titles": [t.id for t in self.titles]}
+        if self._damage.error is not None:
+            d["fault_error"] = self._damage.error
+        return d

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 INVENTORY_ENV = "VQA_INVENTORY"
 DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "devices" / "lab.yaml"
@@ -46,6 +46,11 @@ class RigSpec(_Strict):
     )
 
 
+# block_corruption: the in-process device holds its damaged window as decoded pictures
+# (1.4 MB a 720p frame), so the window is a few seconds at most
+MAX_BLOCK_CORRUPTION_S = 5.0
+
+
 class FaultSpec(_Strict):
     """A defect the simulated device injects at a title position (seconds into the title)."""
 
@@ -62,12 +67,26 @@ class FaultSpec(_Strict):
         # streamed devices: the capture chain (HDMI-to-IP encoder, network) loses `count` frames at
         # at_s; the device showed them, so this is the rig's loss, never the device's
         "capture_loss",
+        # the picture of [at_s, at_s + duration_s) is what an H.264 decoder makes of a damaged
+        # bitstream (in-process: damaged packets; streamed: TS packets lost on the way)
+        "block_corruption",
     ]
     at_s: float = Field(0.0, ge=0)
     duration_s: float = Field(0.0, ge=0, description="0 with av_offset means for the whole title")
     offset_ms: float = Field(0.0, ge=-2000, le=2000, description="av_offset: positive = audio late")
     drift_ms_per_min: float = Field(0.0, ge=-1000, le=1000, description="av_offset: added per minute of title")
     count: int = Field(1, ge=1, le=1000, description="drop_frames / repeat_frames / capture_loss: how many frames")
+    severity: float = Field(1.0, ge=0, le=1, description="block_corruption: 0 mildest .. 1 worst damage")
+    seed: int = Field(0, ge=0, description="block_corruption: which packets are damaged or lost")
+
+    @model_validator(mode="after")
+    def _block_corruption_window(self) -> FaultSpec:
+        if self.type == "block_corruption" and not 0 < self.duration_s <= MAX_BLOCK_CORRUPTION_S:
+            raise ValueError(
+                f"block_corruption needs duration_s in (0, {MAX_BLOCK_CORRUPTION_S:g}] s "
+                f"(the damaged window), got {self.duration_s:g}"
+            )
+        return self
 
     def active(self, position_s: float) -> bool:
         if self.type == "av_offset" and self.duration_s == 0:

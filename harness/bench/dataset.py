@@ -6,7 +6,9 @@ fixed by (recipe seed, source, defect, severity), so a rebuild gives the same by
 quick build is an exact subset of the full one (and reuses its cached clips). A clip is done when
 its OUT.truth.json exists (`impair_file` writes it after the media), so an interrupted build
 resumes where it stopped. `manifest.json` (full) or `manifest.quick.json` (`--quick`) lists one row
-per clip: path (relative to the folder), source, group, defect, severity, seed, window, truth list.
+per clip: path (relative to the folder), source, group, defect, severity, seed, window, truth list,
+clip length. A clean-only source (`impair: false`) has its clean clip and no impaired one; its clean
+clip may be longer than the clip format (`clean_duration_s`: the long hard negatives of `test`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class ClipRow:
     duration_s: float | None = None
     truth: list[dict[str, Any]] = field(default_factory=list)
     hard_negative: list[str] = field(default_factory=list)
+    length_s: float | None = None  # the clip's length (None in manifests written before it was recorded)
 
 
 def responsible_defects() -> set[str]:
@@ -57,14 +60,18 @@ def stable_seed(*parts: object) -> int:
 
 
 def plan(recipe: BenchRecipe, quick: bool = False) -> list[ClipRow]:
-    """Every clip the recipe asks for, clean ones first; windows drawn from the recipe seed."""
+    """Every clip the recipe asks for, clean ones first; windows drawn from the recipe seed.
+    Clean-only sources (`impair: false`) give their clean clip alone, `clean_duration_s` long."""
     rows: list[ClipRow] = []
     sources = [(g, s) for g, s in recipe.all_sources() if s.quick or not quick]
     own = responsible_defects()
     for g, s in sources:
-        rows.append(ClipRow(f"clean/{s.id}.mp4", s.id, g, CLEAN, 0.0, 0, hard_negative=list(s.hard_negative)))
+        hard, length_s = list(s.hard_negative), recipe.clean_length_s(s)
+        rows.append(ClipRow(f"clean/{s.id}.mp4", s.id, g, CLEAN, 0.0, 0, hard_negative=hard, length_s=length_s))
     length = recipe.clip.duration_s
     for g, s in sources:
+        if not s.impair:
+            continue
         for defect in IMPAIRMENTS:
             if quick:
                 sevs = recipe.quick.severities if defect in own else recipe.quick.other_defects_severities
@@ -76,7 +83,8 @@ def plan(recipe: BenchRecipe, quick: bool = False) -> list[ClipRow]:
                 dur = round(float(rng.uniform(lo, hi)), 2)
                 at = round(float(rng.uniform(recipe.margin_s, length - recipe.margin_s - dur)), 2)
                 seed = int(rng.integers(0, 2**31 - 1))
-                rows.append(ClipRow(f"impaired/{s.id}/{defect}-s{sev:.2f}.mp4", s.id, g, defect, sev, seed, at, dur))
+                path = f"impaired/{s.id}/{defect}-s{sev:.2f}.mp4"
+                rows.append(ClipRow(path, s.id, g, defect, sev, seed, at, dur, length_s=length))
     return rows
 
 

@@ -64,6 +64,7 @@ class Tally:
     start_err: list[float] = field(default_factory=list)
     end_err: list[float] = field(default_factory=list)
     clean_alarms: list[str] = field(default_factory=list)  # "source start-end", for reading the misses
+    frames: list[int] = field(default_factory=lambda: [0, 0, 0])  # frame-level [tp, fp, fn] where scored
 
     def add(
         self,
@@ -94,6 +95,28 @@ class Tally:
                 self.start_err.append(abs(events[j][0] - truths[i][0]))
                 self.end_err.append(abs(events[j][1] - truths[i][1]))
 
+    def add_frames(self, truth: np.ndarray, flagged: np.ndarray) -> None:
+        """Frame-level counts of one clip: truth 1 corrupted, 0 clean, 255 neither (left out)."""
+        n = min(len(truth), len(flagged))
+        t, f = np.asarray(truth[:n]), np.asarray(flagged[:n], bool)
+        keep = t != 255
+        t, f = t[keep] == 1, f[keep]
+        self.frames[0] += int(np.sum(t & f))
+        self.frames[1] += int(np.sum(~t & f))
+        self.frames[2] += int(np.sum(t & ~f))
+
+    def frame_scores(self) -> dict[str, float | None]:
+        tp, fp, fn = self.frames
+        if tp + fp + fn == 0:
+            return {"frame_precision": None, "frame_recall": None, "frame_f1": None}
+        p = tp / (tp + fp) if tp + fp else 1.0
+        r = tp / (tp + fn) if tp + fn else 1.0
+        return {
+            "frame_precision": round(p, 4),
+            "frame_recall": round(r, 4),
+            "frame_f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+        }
+
     def summary(self) -> dict[str, Any]:
         detected = self.matched + self.false_own + self.false_clean
 
@@ -121,6 +144,8 @@ class Tally:
             "media_s": round(self.media_s, 2),
             "wall_s": round(self.wall_s, 3),
             "media_s_per_s": round(self.media_s / self.wall_s, 1) if self.wall_s else None,
+            **self.frame_scores(),
+            "frames_tp_fp_fn": list(self.frames),
         }
 
 
@@ -145,6 +170,7 @@ class Floor(BaseModel):
     min_recall: float = Field(ge=0, le=1)
     min_precision: float = Field(ge=0, le=1)
     max_false_alarms_per_clean_hour: float = Field(ge=0)
+    min_frame_f1: float | None = Field(None, ge=0, le=1, description="frame-level F1, for detectors scored per frame")
 
 
 class MeasureFloor(BaseModel):
@@ -203,4 +229,8 @@ def check_floors(
             broken.append(
                 f"{name}: false_alarms_per_clean_hour {fa:.1f} > floor {f.max_false_alarms_per_clean_hour:.1f}"
             )
+        if f.min_frame_f1 is not None:
+            f1 = r.get("frame_f1") or 0.0
+            if f1 < f.min_frame_f1:
+                broken.append(f"{name}: frame_f1 {f1:.3f} < floor {f.min_frame_f1:.3f}")
     return broken

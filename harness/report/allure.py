@@ -36,7 +36,8 @@ def attach_outcome(cap: Capture, result: AnalysisResult, summary: list[str], dev
     )
     allure.attach.file(str(tl), name="timeline", attachment_type=allure.attachment_type.PNG)
     for e, p in event_frames(cap.path, result.events, evidence):
-        allure.attach.file(str(p), name=f"{e.type} @ {e.start_s:.2f} s", attachment_type=allure.attachment_type.PNG)
+        what = f"{e.type} heatmap" if "heatmap" in e.details else e.type
+        allure.attach.file(str(p), name=f"{what} @ {e.start_s:.2f} s", attachment_type=allure.attachment_type.PNG)
     ref = result.reference
     if ref is not None:
         places = [

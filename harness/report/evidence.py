@@ -15,7 +15,12 @@ import numpy as np
 from harness.events import Event
 from harness.media import iter_frames_at
 
-EVENT_COLORS = {"black_frames": "#444444", "frozen_video": "#1f77b4", "audio_dropout": "#d62728"}
+EVENT_COLORS = {
+    "black_frames": "#444444",
+    "frozen_video": "#1f77b4",
+    "audio_dropout": "#d62728",
+    "block_corruption": "#9467bd",
+}
 # decision lines drawn (dashed) over the signal they judge rather than in a panel of their own
 OVERLAYS = {"still threshold": "max block motion", "silence limit dBFS": "audio level dBFS"}
 
@@ -82,11 +87,34 @@ def timeline_png(
     return path
 
 
+def _key_time(e: Event) -> float:
+    """The frame that shows an event best: a block-corruption event's worst frame, the middle of
+    other video events, the start of audio events."""
+    if isinstance(e.details.get("key_s"), int | float):
+        return round(float(e.details["key_s"]), 3)
+    return round((e.start_s + e.end_s) / 2 if not e.type.startswith("audio") else e.start_s, 3)
+
+
+def heatmap_overlay(img: np.ndarray, heat: np.ndarray, region: Sequence[float] | None = None) -> np.ndarray:
+    """A probability map (rows x cols, 0-1) blended over a BGR picture in a red-yellow colour scale,
+    cells under 0.25 left clear, and the event's region outlined."""
+    h, w = img.shape[:2]
+    hm = cv2.resize(heat.astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
+    colour = cv2.applyColorMap(np.clip(hm * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_HOT)
+    alpha = np.where(hm >= 0.25, 0.25 + 0.4 * hm, 0.0)[..., None]
+    out = (img.astype(np.float32) * (1 - alpha) + colour.astype(np.float32) * alpha).astype(np.uint8)
+    if region is not None and len(region) == 4:
+        x0, y0, x1, y1 = (int(round(v * s)) for v, s in zip(region, (w, h, w, h), strict=True))
+        cv2.rectangle(out, (x0, y0), (max(x0, x1 - 1), max(y0, y1 - 1)), (255, 255, 0), 2)
+    return out
+
+
 def event_frames(media: Path, events: Sequence[Event], out_dir: Path) -> list[tuple[Event, Path]]:
-    """A key frame from the middle of each video event (the start for audio events), labelled."""
+    """A key frame of each event, labelled; a block-corruption event's frame carries the model's
+    probability map as a heatmap."""
     if not events:
         return []
-    times = [round((e.start_s + e.end_s) / 2 if not e.type.startswith("audio") else e.start_s, 3) for e in events]
+    times = [_key_time(e) for e in events]
     frames = iter_frames_at(media, times)
     out = []
     for i, (e, t) in enumerate(zip(events, times, strict=True)):
@@ -94,7 +122,14 @@ def event_frames(media: Path, events: Sequence[Event], out_dir: Path) -> list[tu
         if img is None:
             continue
         img = img.copy()
+        heat = e.details.get("heatmap")
+        if isinstance(heat, dict):
+            from harness.detectors.block import decode_map
+
+            img = heatmap_overlay(img, decode_map(heat), e.details.get("region"))
         label = f"{e.type} {e.start_s:.2f}-{e.end_s:.2f} s (frame at {t:.2f} s)"
+        if "peak_area_ratio" in e.details:
+            label += f", area {e.details['peak_area_ratio']:.2f}"
         cv2.rectangle(img, (0, 0), (img.shape[1], 44), (0, 0, 0), -1)
         cv2.putText(img, label, (12, 31), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (80, 200, 255), 2)
         p = out_dir / f"event{i:02d}_{e.type}_{e.start_s:.2f}s.png"

@@ -39,6 +39,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption(
         "--captures-dir", action="store", default=None, help="where capture bundles go (default: reports/captures)"
     )
+    g.addoption(
+        "--detectors",
+        action="store",
+        default=None,
+        help="detectors the scenarios run: a,b (exactly these) or +a (the defaults plus a), e.g. +block_corruption",
+    )
 
 
 def _inventory(config: pytest.Config) -> Inventory:
@@ -64,6 +70,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except InventoryError as e:
         raise pytest.UsageError(str(e)) from None
     _title_ids(config)  # an unknown --titles value is a usage error before collection
+    from harness.detectors import detector_set
+
+    try:  # an unknown detector is a usage error before any device starts
+        config._vqa_detectors = detector_set(config.getoption("--detectors"))  # type: ignore[attr-defined]
+    except KeyError as e:
+        raise pytest.UsageError(f"--detectors: {e.args[0]}") from None
     from devices.lock import DeviceBusy, DeviceLock
 
     try:  # a second run on the same device refuses here, naming who holds it
@@ -208,7 +220,10 @@ def scenario(request: pytest.FixtureRequest, device: Any, vqa_policy: Any, captu
         attach = bool(request.config.option.allure_report_dir)
     except (ImportError, AttributeError):
         attach = False
-    return Scenario(device, title, captures_dir / safe_name(request.node.nodeid), vqa_policy, attach=attach)
+    detectors = getattr(request.config, "_vqa_detectors", None)
+    return Scenario(
+        device, title, captures_dir / safe_name(request.node.nodeid), vqa_policy, attach=attach, detectors=detectors
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +35,17 @@ def safe_name(nodeid: str) -> str:
 class Scenario:
     """Helper handed to each suite test through the `scenario` fixture."""
 
-    def __init__(self, device: Device, title: Title | None, bundle_root: Path, policy: Policy, attach: bool = True):
+    def __init__(
+        self,
+        device: Device,
+        title: Title | None,
+        bundle_root: Path,
+        policy: Policy,
+        attach: bool = True,
+        detectors: Sequence[str] | None = None,
+    ):
         self.device = device
+        self.detectors = list(detectors) if detectors is not None else None
         self.title = title
         self.bundle_root = bundle_root
         self.policy = policy
@@ -120,7 +129,7 @@ class Scenario:
     def analyze(self, capture: Capture, windows: list[Window] | None = None) -> AnalysisResult:
         """Detectors and, when the capture shows a reference title, its measurements; cadence is
         not judged inside the expected windows (a pause holds frames, a seek jumps)."""
-        result = analyze(capture.path, ignore=[(w.start_s, w.end_s) for w in windows or []])
+        result = analyze(capture.path, self.detectors, ignore=[(w.start_s, w.end_s) for w in windows or []])
         (capture.path / "analysis.json").write_text(result.to_json())
         return result
 

@@ -90,7 +90,7 @@ def test_recipe_plan_is_deterministic_and_split() -> None:
             full_by_path[x.path].duration_s,
             full_by_path[x.path].seed,
         )
-    assert responsible_defects() == {"black", "freeze", "audio_dropout"}
+    assert responsible_defects() == {"black", "freeze", "audio_dropout", "bitstream_corruption", "block_corruption"}
     assert {x.defect for x in full} == set(IMPAIRMENTS) | {"none"}
     for x in full:
         if x.at_s is not None:
@@ -100,10 +100,14 @@ def test_recipe_plan_is_deterministic_and_split() -> None:
 # --- the regression guard -----------------------------------------------------------------
 
 
+GUARDED = {"black", "freeze", "audio_dropout", "bitstream_corruption", "block_corruption"}
+
+
 @pytest.fixture(scope="module")
 def subset() -> tuple[Path, list]:
     """Two quick sources (cartoon with its sound; a talking head with speech), clean and with
-    black / freeze / dropout at severity 1.0: built once (cached with the quick benchmark's clips)."""
+    black / freeze / dropout / block damage at severity 1.0: built once (cached with the quick
+    benchmark's clips)."""
     from harness.bench.dataset import build_dataset
     from harness.bench.sources import load_recipe
 
@@ -113,22 +117,19 @@ def subset() -> tuple[Path, list]:
         recipe,
         quick=True,
         jobs=2,
-        select=lambda r: (
-            r.source in keep
-            and (r.defect == "none" or (r.defect in {"black", "freeze", "audio_dropout"} and r.severity == 1.0))
-        ),
+        select=lambda r: r.source in keep and (r.defect == "none" or (r.defect in GUARDED and r.severity == 1.0)),
     )
-    assert len(rows) == 2 + 2 * 3
+    assert len(rows) == 2 + 2 * len(GUARDED)
     return manifest.parent, rows
 
 
 def _guard(subset: tuple[Path, list], params: dict | None) -> list[str]:
     from harness.bench.detect import run_bench
-    from harness.detectors import DEFAULT_DETECTORS
 
     root, rows = subset
-    res = run_bench(rows, root, params=params, detectors=list(DEFAULT_DETECTORS), baselines=[], jobs=2)
-    return check_floors(res.systems, load_floors(FLOORS_PATH))
+    floors = load_floors(FLOORS_PATH)
+    res = run_bench(rows, root, params=params, detectors=sorted(floors.detectors), baselines=[], jobs=2)
+    return check_floors(res.systems, floors)
 
 
 def test_guard_passes_with_default_parameters(subset: tuple[Path, list]) -> None:

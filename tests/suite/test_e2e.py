@@ -144,6 +144,27 @@ def test_faulty_device_fails_naming_each_defect_and_its_time(repo, tmp_path):
         assert abs(float(found[kind]) - at) <= 0.5, (kind, found[kind], at)
 
 
+def test_block_corruption_fault_fails_naming_it_at_the_title_position(repo, tmp_path):
+    """sim-tv05 shows real H.264 damage (corrupted and dropped packets, concealed) at 12 s of the
+    title: steady playback with the opt-in detector fails naming block_corruption there, with the
+    heatmap as evidence."""
+    r = run_suites(repo, tmp_path, "sim-tv05", "-k", "steady", "--titles=bbb-720p25", "--detectors=+block_corruption")
+    assert r.returncode == 1, r.stdout[-3000:]
+    at = re.findall(
+        r"block_corruption at [\d.]+-[\d.]+ s of the capture \([\d.]+ s, title position ([\d.]+) s\)", r.stdout
+    )
+    assert at, r.stdout[-3000:]
+    assert any(abs(float(x) - 12.0) <= 0.5 or 12.0 <= float(x) <= 13.5 for x in at), at
+    for other in ("black_frames at", "frozen_video at", "audio_dropout at", "frames_dropped ="):
+        assert other not in r.stdout, r.stdout[-3000:]
+    attachments = [
+        a
+        for f in (tmp_path / "results").glob("*-result.json")
+        for a in json.loads(f.read_text()).get("attachments", [])
+    ]
+    assert any("block_corruption" in a["name"] for a in attachments), [a["name"] for a in attachments]
+
+
 def test_timing_faults_fail_naming_the_measurement_and_its_limit(repo, tmp_path):
     """sim-tv04: slow start, sound 160 ms late and drifting, 5 frames dropped and 3 repeated, slow seeks."""
     r = run_suites(repo, tmp_path, "sim-tv04", "-k", "startup or steady or avsync or seek", "--titles=bbb-720p25")

@@ -101,3 +101,20 @@ def test_a_title_that_never_starts_fails_and_a_device_error_is_broken_each_in_on
     runs = [json.loads(f.read_text()) for f in results.glob("*-result.json")]
     status = {res["name"].split("[")[0]: res["status"] for res in runs}
     assert status == {"test_play": "failed", "test_bad_key": "broken"}
+
+
+def test_unknown_detector_is_a_usage_error_before_any_device_starts(pytester):
+    pytester.makepyfile(SUITE)
+    r = pytester.runpytest_subprocess("--device=sim-tv01", "--detectors=+block_corruptoin", "-p", "no:cacheprovider")
+    assert r.ret == pytest.ExitCode.USAGE_ERROR
+    err = r.stderr.str()
+    assert "--detectors: unknown detector 'block_corruptoin'" in err and "block_corruption" in err
+    assert "Traceback" not in err
+
+
+def test_detector_set_adds_to_or_replaces_the_defaults():
+    from harness.detectors import DEFAULT_DETECTORS, detector_set
+
+    assert detector_set(None) == DEFAULT_DETECTORS
+    assert detector_set("+block_corruption") == (*DEFAULT_DETECTORS, "block_corruption")
+    assert detector_set("black_frames,block_corruption") == ("black_frames", "block_corruption")
