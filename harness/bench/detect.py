@@ -75,21 +75,19 @@ def available_baselines() -> list[str]:
 
 
 FRAME_SCORED = "block_corruption"  # the event type scored frame by frame as well
-FRAME_MIN_SHARE = 0.01
 
 
 def frame_truth(clean: Path, impaired: Path) -> np.ndarray:
     """Per frame of an impaired clip: 1 visibly block-corrupted, 0 clean, 255 neither."""
     from harness.detectors.block import CELL, model_input
-    from harness.impairments.blocks import damage_labels, damaged_share
+    from harness.impairments.blocks import damage_labels, frame_label
 
     out = []
     a_frames = MediaReader(clean).read(video=True, audio=False)
     b_frames = MediaReader(impaired).read(video=True, audio=False)
     for a, b in zip(a_frames, b_frames, strict=False):
         assert isinstance(a, Frame) and isinstance(b, Frame)
-        share = damaged_share(damage_labels(model_input(a.luma), model_input(b.luma), CELL))
-        out.append(1 if share >= FRAME_MIN_SHARE else 0 if share == 0 else 255)
+        out.append(frame_label(damage_labels(model_input(a.luma), model_input(b.luma), CELL)))
     return np.asarray(out, np.uint8)
 
 

@@ -156,3 +156,14 @@ def damage_labels(clean: np.ndarray, damaged: np.ndarray, cell: int = MB) -> np.
 def damaged_share(labels: np.ndarray) -> float:
     """Share of a frame's cells labelled damaged."""
     return float(np.count_nonzero(labels == 1)) / max(1, labels.size)
+
+
+FRAME_MIN_SHARE = 0.01  # a frame is corrupted when at least 1 % of its cells are visibly damaged
+
+
+def frame_label(labels: np.ndarray) -> int:
+    """A frame's label from its cell labels: 1 corrupted, 0 clean (no damaged cell), 255 neither."""
+    share = damaged_share(labels)
+    if share >= FRAME_MIN_SHARE:
+        return 1
+    return 0 if share == 0 else 255

@@ -35,15 +35,14 @@ import cv2
 import numpy as np
 
 from harness.bench.sources import CONTENT_DIR, MEDIA_ENV, BenchRecipe, ClipFormat, SourceSpec, render_video
+from harness.detectors.block import CELL, INPUT_HEIGHT
+from harness.detectors.block import model_input as to_model
 from harness.impairments.bitstream import bitstream_corruption
-from harness.impairments.blocks import MB, block_corruption, damage_labels, damaged_share
+from harness.impairments.blocks import block_corruption, damage_labels, damaged_share, frame_label
 from harness.impairments.common import VideoClip
 from harness.impairments.transport import EC_VARIANTS, LossModel, damage_ts, decode_ts, encode_ts, video_packets
 
 DATA_VERSION = "9"  # 9: + bitstream jobs, more bit noise in TS jobs; 8: suite titles as clean; 6: stamps left out
-INPUT_HEIGHT = 360  # rows the model sees; width keeps the aspect, rounded to whole cells
-CELL = MB
-FRAME_MIN_SHARE = 0.01  # a frame is corrupted when at least 1 % of its cells are visibly damaged
 Size = Literal["quick", "full"]
 
 SUITE_TITLES = ("bbb-720p25", "bikes-720p25")
@@ -84,29 +83,6 @@ class Samples:
     def load(cls, path: Path) -> Samples:
         with np.load(path) as z:
             return cls(z["images"], z["labels"], z["frame"], z["group"])
-
-
-def model_size(h: int, w: int) -> tuple[int, int]:
-    """(width, height) a picture of h x w is resized to for the model."""
-    width = max(CELL, int(round(w * INPUT_HEIGHT / h / CELL)) * CELL)
-    return width, INPUT_HEIGHT
-
-
-def to_model(luma: np.ndarray) -> np.ndarray:
-    """A luma plane resized the way the detector resizes it (area down, bilinear up)."""
-    h, w = luma.shape[:2]
-    size = model_size(h, w)
-    if (w, h) == size:
-        return luma
-    interp = cv2.INTER_AREA if h > INPUT_HEIGHT else cv2.INTER_LINEAR
-    return cv2.resize(luma, size, interpolation=interp)
-
-
-def frame_label(labels: np.ndarray) -> int:
-    share = damaged_share(labels)
-    if share >= FRAME_MIN_SHARE:
-        return 1
-    return 0 if share == 0 else 255
 
 
 # --- capture-chain treatments ----------------------------------------------------------------
@@ -162,6 +138,26 @@ def _render(src: SourceSpec, scale: str, n_frames: int, seed: int, duration_s: f
     frames = render_video(src.video, fmt, seed)
     start = int(np.random.default_rng(seed).integers(0, len(frames) - n_frames + 1))
     return frames[start : start + n_frames]
+
+
+def _impaired(
+    frames: list[np.ndarray],
+    impair: Callable[..., tuple[VideoClip, object]],
+    rng: np.random.Generator,
+    seed: int,
+    start_div: int,
+    min_len: float,
+    min_severity: float,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Clean and impaired luma of one library impairment over a window drawn from `rng`: starting in
+    the first 1/start_div of the frames, covering min_len..all of the rest, severity min_severity..1."""
+    n = len(frames)
+    a = int(rng.integers(0, n // start_div))
+    dur = (n - a) / 25.0 * float(rng.uniform(min_len, 1.0))
+    clip, _ = impair(VideoClip(frames, 25.0), a / 25.0, dur, float(rng.uniform(min_severity, 1.0)), seed)
+    return [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames], [
+        cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in clip.frames
+    ]
 
 
 def _stamp(frames: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
@@ -231,19 +227,9 @@ def run_job(job: Job, n_frames: int, keep: int, duration_s: float = 8.0) -> Samp
             cleans.append(ref[pts])
             damaged.append(got[pts])
     elif job.kind == "bitstream":  # the impairment library's own H.264 damage (corrupted and dropped packets)
-        n = len(frames)
-        a = int(rng.integers(0, n // 4))
-        dur = (n - a) / 25.0 * float(rng.uniform(0.5, 1.0))
-        clip, _ = bitstream_corruption(VideoClip(frames, 25.0), a / 25.0, dur, float(rng.uniform(0.2, 1.0)), job.seed)
-        cleans = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
-        damaged = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in clip.frames]
+        cleans, damaged = _impaired(frames, bitstream_corruption, rng, job.seed, 4, 0.5, 0.2)
     elif job.kind == "pixel":
-        n = len(frames)
-        a = int(rng.integers(0, n // 3))
-        dur = (n - a) / 25.0 * float(rng.uniform(0.4, 1.0))
-        clip, _ = block_corruption(VideoClip(frames, 25.0), a / 25.0, dur, float(rng.uniform(0.05, 1.0)), job.seed)
-        cleans = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
-        damaged = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in clip.frames]
+        cleans, damaged = _impaired(frames, block_corruption, rng, job.seed, 3, 0.4, 0.05)
     else:
         cleans = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
         damaged = cleans
