@@ -13,6 +13,9 @@ command -v pulseaudio >/dev/null 2>&1 || need+=(pulseaudio)  # the streamed simu
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)    # speech in the detector benchmark's sources
 [ -e /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need+=(opencv-doc)  # bench footage: vtest.avi crowd, Megamind.avi
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)  # sounddevice's PortAudio
+command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)  # bench music with rests (General MIDI)
+[ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)  # its soundfont (MIT)
+[ -e /usr/share/sounds/alsa/Front_Left.wav ] || need+=(alsa-utils)  # recorded voice prompts for the bench
 if ((${#need[@]})); then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"

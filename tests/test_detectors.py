@@ -191,6 +191,64 @@ def test_one_channel_playing_is_not_a_dropout():
     assert run_audio("audio_dropout", x) == []
 
 
+def _gated_phrases(seconds: float, seed: int) -> np.ndarray:
+    """Voice-like phrases (a 150 Hz buzz shaped into syllables) over -62 dBFS room tone, through a
+    noise gate: each phrase decays into digital silence, as gated narration does."""
+    from harness.bench.sound import GateSpec, noise_gate, pink
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 48000)
+    t = np.arange(n) / 48000
+    buzz = np.sign(np.sin(2 * np.pi * 150 * t)) * 0.5 + 0.3 * np.sin(2 * np.pi * 450 * t)
+    env = np.zeros(n)
+    pos = 0.3
+    while pos < seconds - 2.0:
+        length = rng.uniform(0.6, 1.6)
+        a, b = int(pos * 48000), int((pos + length) * 48000)
+        syll = np.abs(np.sin(np.pi * np.arange(b - a) / 48000 * rng.uniform(4, 7)))
+        tail = np.exp(-np.arange(b - a)[::-1] / (0.03 * 48000))  # the phrase ends over ~60 ms
+        env[a:b] = 0.2 * np.maximum(syll, 0.2) * (1 - tail)
+        pos += length + rng.uniform(0.3, 1.2)
+    x = np.stack([buzz * env] * 2, axis=1) + pink(n, rng) * 10 ** (-62 / 20)
+    return noise_gate(x, GateSpec(threshold_dbfs=-50, hold_s=0.03, release_s=0.08))
+
+
+def test_gated_pauses_are_not_dropouts():
+    x = _gated_phrases(30.0, seed=1)
+    assert np.mean(np.abs(x).max(axis=1) == 0) > 0.15  # the pauses are digital silence
+    assert run_audio("audio_dropout", x) == []
+
+
+def test_cut_in_gated_speech_is_a_dropout():
+    # mid-phrase, the sound stops within one sample: a cut, not a pause
+    x = _gated_phrases(30.0, seed=2)
+    level = 20 * np.log10(np.sqrt(np.mean(x[int(0.3 * 48000) : int(0.9 * 48000)] ** 2)))
+    assert level > -40  # the first phrase is sounding over [0.3, 0.9] s
+    x[int(0.5 * 48000) : int(0.8 * 48000)] = 0
+    ev = run_audio("audio_dropout", x)
+    assert [(round(e.start_s, 2), round(e.end_s, 2)) for e in ev] == [(0.5, 0.8)]
+    assert ev[0].details["cut"] is True and ev[0].details["cliff_db"] > 20
+
+
+def test_note_ringing_out_into_a_rest_is_not_a_dropout():
+    # piano-like notes that decay into digital silence, then a rest
+    n = 48000 * 12
+    x = np.zeros((n, 2), np.float32)
+    for i, at in enumerate([0.2, 0.6, 1.0, 4.0, 4.3, 8.0, 8.5, 9.0]):
+        a = int(at * 48000)
+        k = np.arange(int(1.5 * 48000))
+        note = 0.3 * np.sin(2 * np.pi * (220 + 40 * i) * k / 48000) * np.exp(-k / (0.15 * 48000))
+        x[a : a + len(k)] += note[: n - a, None]
+    x[np.abs(x) < 10 ** (-96 / 20)] = 0  # a 16-bit render: the tail ends in zeros
+    assert run_audio("audio_dropout", x) == []
+
+
+def test_silence_at_the_start_of_a_pausing_programme_is_not_a_dropout():
+    x = _gated_phrases(20.0, seed=3)
+    x[:24000] = 0  # the capture starts in a pause
+    assert all(e.start_s > 0 for e in run_audio("audio_dropout", x))
+
+
 # ---- shared ----------------------------------------------------------------------------------
 def test_run_tracker_min_duration_and_open_end():
     r = RunTracker(0.1)

