@@ -4,6 +4,7 @@ vqa dataset build [--recipe PATH] [--out DIR] [--quick] [--jobs N]
 vqa bench speed [--file MEDIA] [--seconds N] [--json OUT]
 vqa bench reference [--title ID] [--json OUT]
 vqa bench detect [--quick] [--recipe PATH] [--json OUT] [--floors PATH] [--check] [--jobs N]
+vqa bench pauses [--recipe PATH] [--json OUT]
 vqa bench soak [--minutes N] [--device NAME] [--title ID] [--chunk S] [--json OUT]
 
 `bench detect --check` exits 1 with one line per broken floor (detector, metric, value, floor);
@@ -173,6 +174,17 @@ def cmd_bench_reference(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def cmd_bench_pauses(args: argparse.Namespace) -> int:
+    from harness.bench.pauses import run_pauses, summary, table
+
+    rows = run_pauses(_recipe(args.recipe))
+    summ = summary(rows)
+    print(table(summ))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"summary": summ, "rows": [r.__dict__ for r in rows]}, indent=2) + "\n")
+    return EXIT_CLEAN
+
+
 def cmd_bench_speed(args: argparse.Namespace) -> int:
     from harness.bench.speed import run
 
@@ -247,6 +259,12 @@ def register(subparsers: Any) -> None:
         "--group", choices=("train", "test"), help="only the sources of one group (models are scored on test)"
     )
     p.set_defaults(func=cmd_bench_detect, out=None)
+    pa = bs.add_parser(
+        "pauses", help="audio_dropout on gated speech, recorded voice and music with rests: false alarms, cuts found"
+    )
+    pa.add_argument("--recipe", help="bench recipe YAML (default: reference_content/bench_recipe.yaml)")
+    pa.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    pa.set_defaults(func=cmd_bench_pauses)
     so = bs.add_parser("soak", help="play, record and analyse the simulated TV for N minutes; RSS, threads, files")
     so.add_argument("--minutes", type=float, default=60.0, help="how long (default 60)")
     so.add_argument("--device", default="sim-tv01", help="a simulated device from the inventory (default sim-tv01)")
