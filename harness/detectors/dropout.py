@@ -35,7 +35,9 @@ Levels are known once the window around them is read, so events come at `finish`
 | edge_parts | 4 | each window's level is also kept in this many parts (2.5 ms): an AAC codec smears a cut over about 5 ms, a gate's release takes 50-500 ms, so 2.5 ms tells them apart. |
 | cliff_db | 6 | a cut leaves the sound at least this far above the silence limit in the last 5 ms before the gap (pink room tone at the limit wavers by +-2 dB). |
 | cliff_ratio | 1.0 | ... and the cliff is higher than the fall over the 20 ms before it: a decay falls steadily into the gap and leaves only a step at its end. |
-| cut_below_programme_db | 30 | ... from a level no more than this under the programme's level: an edited tail cut at -50 dBFS under speech at -20 is not heard as a dropout. |
+| fall_db | 20 | ... or the sound falls this far within 5 ms: AAC smears a cut over ~5 ms into two steps, which the cliff test alone reads as a decay; a gate closing 100 dB in 50 ms falls 10 dB in 5 ms, a note or a word ending far less. |
+| cut_below_programme_db | 30 | ... from a level no more than this under the programme's level: an edited tail cut at -55 dBFS under speech at -22 (recorded prompts end so) is not heard as a dropout. |
+| fall_margin_db | 5 | a 5 ms fall must start this much nearer the programme's level than a cliff: a tail trimmed 28 dB down falls steeply too. |
 | programme_percentile | 80 | the programme's level: this percentile of its windows above the silence line (the loud parts, so that gaps and decays do not pull it down). |
 | settle_db | 12 | ... and 5-25 ms after the edge the sound is within this of the gap's level: a cut lands on it, a gate that closes after speech stopped keeps falling. |
 | pause_window_s | 30 | a programme with a gradually entered gap this close pauses on its own. Gated narration and music with rests pause every few seconds; one suspicious gap in half a minute of otherwise continuous sound is judged by level alone. |
@@ -65,7 +67,9 @@ class DropoutParams(Params):
     edge_parts: int = Field(4, ge=2, le=16)
     cliff_db: float = Field(6.0, ge=0)
     cliff_ratio: float = Field(1.0, ge=0)
+    fall_db: float = Field(20.0, ge=0)
     cut_below_programme_db: float = Field(30.0, ge=0)
+    fall_margin_db: float = Field(5.0, ge=0)
     settle_db: float = Field(12.0, ge=0)
     pause_window_s: float = Field(30.0, ge=0)
     programme_percentile: float = Field(80.0, ge=0, le=100)
@@ -174,28 +178,37 @@ class AudioDropout(Detector):
         gap = max(deep, float(np.median(run)))
         after = np.maximum(fine[c + k // 2 : min(c + 5 * k // 2, len(fine))], deep)
         settle = float(np.mean(after)) - gap if len(after) else 0.0
+        # the steepest 5 ms fall into the edge (levels floored 10 dB under the limit): a cut that
+        # a codec smeared into two steps still falls 20+ dB in 5 ms; a gate or a decay does not
+        f = np.maximum(fine[max(0, c - 2 * k) : c + 2], lim - 10.0)
+        falls = f[:-2] - f[2:] if len(f) > 2 else np.zeros(1)
+        i = int(np.argmax(falls))
         return {
             "top_dbfs": round(top, 1),
             "cliff_db": round(top - lim, 1),
             "decay_db": round(b - top, 1),
             "settle_db": round(settle, 1),
+            "fall_5ms_db": round(float(falls[i]), 1),
+            "fall_from_dbfs": round(float(f[i]) if len(f) > 2 else top, 1),
         }
 
     def is_cut(self, first: int, edge: dict[str, float] | None) -> bool:
         """The sound stopped, rather than decayed into a pause: a cliff of at least `cliff_db`
         into the gap, higher than `cliff_ratio` times the fall before it, from a level within
-        `cut_below_programme_db` of the programme's typical level, landing at once (within
-        `settle_db`) on the gap's level."""
+        `cut_below_programme_db` of the programme's level (or a fall of `fall_db` within 5 ms
+        from `fall_margin_db` nearer it: a codec-smeared cut), landing at once (within `settle_db`) on the
+        gap's level."""
         p = self.params
         if edge is None:
             return False
         programme = float(self._programme[first])
-        return (
-            edge["cliff_db"] >= p.cliff_db
-            and edge["cliff_db"] >= p.cliff_ratio * edge["decay_db"]
-            and edge["top_dbfs"] >= programme - p.cut_below_programme_db
-            and edge["settle_db"] <= p.settle_db
-        )
+        lim = float(self._limit[first])
+        cliff = edge["cliff_db"] >= p.cliff_db and edge["cliff_db"] >= p.cliff_ratio * edge["decay_db"]
+        fall = edge["fall_5ms_db"] >= p.fall_db and edge["fall_from_dbfs"] >= lim + p.cliff_db
+        loud = programme - p.cut_below_programme_db
+        cliff = cliff and edge["top_dbfs"] >= loud
+        fall = fall and edge["fall_from_dbfs"] >= loud + p.fall_margin_db
+        return (cliff or fall) and edge["settle_db"] <= p.settle_db
 
     def finish(self) -> list[Event]:
         p = self.params
