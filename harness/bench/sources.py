@@ -33,10 +33,11 @@ import av
 import cv2
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from harness.bench import sound
 from harness.bench.sound import RATE, AudioSpec
+from harness.bench.sound import _Model as _Model  # one strict base for every recipe model
 from harness.bench.treatments import (
     ScrollText,
     UiOverlay,
@@ -59,10 +60,6 @@ VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm")
 # lavfi generators that draw from a random seed unless the graph sets one (gradients' colours
 # default to "random", which ignores the seed)
 SEEDED_LAVFI = ("life", "cellauto", "gradients", "sierpinski")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RecompressSpec(_Model):
