@@ -16,6 +16,8 @@ ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)  # 
 command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)  # bench music with rests (General MIDI)
 [ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)  # its soundfont (MIT)
 [ -e /usr/share/sounds/alsa/Front_Left.wav ] || need+=(alsa-utils)  # recorded voice prompts for the bench
+[ -e /usr/share/sounds/sf2/TimGM6mb.sf2 ] || need+=(timgm6mb-soundfont)  # a second GM soundfont (GPL-2): the audio model's test music
+[ -e /usr/share/sounds/freedesktop/stereo/bell.oga ] || need+=(sound-theme-freedesktop)  # recorded voice and effects (CC-BY-SA / GPL)
 if ((${#need[@]})); then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"

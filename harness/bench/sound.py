@@ -224,3 +224,170 @@ def pink(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def rms_dbfs(x: np.ndarray) -> float:
     return float(20 * np.log10(max(1e-12, np.sqrt(np.mean(np.square(x, dtype=np.float64))))))
+
+
+# --- multi-track General MIDI songs and ambience: the audio models' clean programme ------------
+
+_CH_DRUMS = 9
+_STYLES = {
+    # style: (tempo bpm range, drums, bass octave, chord density, lead note lengths)
+    "pop": ((92, 128), True, 36, 1.0, (0.25, 0.5)),
+    "rock": ((110, 150), True, 28, 1.0, (0.125, 0.25)),
+    "ballad": ((60, 80), False, 36, 0.5, (0.5, 1.0)),
+    "funk": ((96, 112), True, 28, 1.0, (0.125, 0.25)),
+    "ambient": ((50, 70), False, 36, 0.25, (1.0, 2.0)),
+}
+
+
+def _smf(events: list[tuple[int, bytes]], tempo_us: int, tpq: int = 480) -> bytes:
+    events.sort(key=lambda e: (e[0], (e[1][0] & 0xF0) != 0x80))
+    track = bytearray(b"\x00\xff\x51\x03" + tempo_us.to_bytes(3, "big"))
+    last = 0
+    for tick, msg in events:
+        track += _vlq(tick - last) + msg
+        last = tick
+    track += b"\x00\xff\x2f\x00"
+    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, tpq) + b"MTrk" + struct.pack(">I", len(track)) + bytes(track)
+
+
+def midi_song(seconds: float, seed: int, style: str, programs: tuple[int, int, int]) -> bytes:
+    """A format-0 Standard MIDI File: a seeded song in `style` (drums on channel 10 where the style
+    has them, a bass line, chords, a lead) on General MIDI `programs` (lead, chords, bass)."""
+    tempo_range, drums, bass_oct, density, lead_len = _STYLES[style]
+    rng = np.random.default_rng(seed)
+    bpm = float(rng.uniform(*tempo_range))
+    tpq, tempo_us = 480, int(60e6 / bpm)
+    beat = 60.0 / bpm
+    tick = tpq / beat  # ticks a second
+
+    def at(t: float) -> int:
+        return int(round(t * tick))
+
+    ev: list[tuple[int, bytes]] = []
+    for ch, prog in enumerate(programs):
+        ev.append((0, bytes([0xC0 | ch, prog & 0x7F])))
+        ev.append((0, bytes([0xB0 | ch, 10, int(rng.integers(30, 98))])))  # pan
+
+    def note(ch: int, n: int, t0: float, dur: float, vel: int) -> None:
+        ev.append((at(t0), bytes([0x90 | ch, min(127, max(0, n)), min(127, max(1, vel))])))
+        ev.append((at(t0 + dur), bytes([0x80 | ch, min(127, max(0, n)), 0])))
+
+    key = int(rng.integers(0, 12))
+    prog_chords = [[0, 4, 7], [9, 0, 4], [5, 9, 0], [7, 11, 2]]
+    rng.shuffle(prog_chords)
+    bar = 4 * beat
+    t = 0.05
+    while t < seconds:
+        for chord in prog_chords:
+            if t >= seconds:
+                break
+            if rng.random() < density:  # chords
+                for iv in chord:
+                    note(1, 48 + key + iv + (12 if iv < chord[0] else 0), t, bar * 0.95, int(rng.integers(45, 80)))
+            for k in range(4):  # bass on the beats, sometimes eighths
+                n = bass_oct + (key + chord[0]) % 12 + (7 if k == 2 and rng.random() < 0.5 else 0)
+                note(2, n, t + k * beat, beat * 0.9, int(rng.integers(70, 110)))
+                if style in ("rock", "funk") and rng.random() < 0.5:
+                    note(2, n + 12 * int(rng.integers(0, 2)), t + (k + 0.5) * beat, beat * 0.4, 80)
+            lt = t
+            while lt < t + bar:  # lead
+                step = float(rng.uniform(*lead_len)) * beat * 2
+                if rng.random() < 0.8:
+                    deg = int(rng.integers(0, 7))
+                    note(
+                        0,
+                        60 + key + _SCALE[deg] + 12 * int(rng.integers(0, 2)),
+                        lt,
+                        step * 0.9,
+                        int(rng.integers(60, 115)),
+                    )
+                lt += step
+            if drums:
+                for k in range(8):
+                    bt = t + k * beat / 2
+                    if k % 4 == 0 or (style == "funk" and rng.random() < 0.3):
+                        ev.append((at(bt), bytes([0x99, 36, 110])))
+                    if k % 4 == 2:
+                        ev.append((at(bt), bytes([0x99, 38, int(rng.integers(90, 120))])))
+                    ev.append((at(bt), bytes([0x99, 42 if rng.random() < 0.85 else 46, int(rng.integers(50, 90))])))
+                if rng.random() < 0.15:
+                    ev.append((at(t), bytes([0x99, 49, 100])))
+            t += bar
+    ev = [e for e in ev if e[0] < at(seconds)] + [(at(seconds), bytes([0xB0 | c, 123, 0])) for c in range(3)]
+    return _smf(ev, tempo_us, tpq)
+
+
+def play_midi(smf: bytes, seconds: float, reverb: bool = True, gain: float = 0.5) -> np.ndarray:
+    """Stereo float32 at 48 kHz: a Standard MIDI File played by fluidsynth on FluidR3 GM."""
+    exe = _tool("fluidsynth", "fluidsynth", "it plays the bench's MIDI music")
+    if not SOUNDFONT.exists():
+        raise RuntimeError(f"{SOUNDFONT} is missing (Debian: apt-get install fluid-soundfont-gm)")
+    with tempfile.TemporaryDirectory() as d:
+        mid, wav = Path(d) / "m.mid", Path(d) / "m.wav"
+        mid.write_bytes(smf)
+        fx = ["-R", "1", "-C", "1"] if reverb else ["-R", "0", "-C", "0"]
+        cmd = [exe, "-ni", "-q", *fx, "-g", str(gain), "-r", str(RATE), "-O", "s16", "-T", "wav", "-F", str(wav)]
+        subprocess.run([*cmd, str(SOUNDFONT), str(mid)], check=True, capture_output=True)
+        x, rate = read_wav(wav)
+    if rate != RATE:
+        x = resample(x, rate)
+    n = int(round(seconds * RATE))
+    return np.pad(x, ((0, max(0, n - len(x))), (0, 0)))[:n]
+
+
+def _bursts(
+    n: int,
+    rate_hz: float,
+    length_s: tuple[float, float],
+    band: tuple[float, float],
+    level_db: tuple[float, float],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Stereo: Poisson-timed short noise bursts, band-passed, each decaying, randomly panned."""
+    from scipy.signal import butter, sosfilt
+
+    out = np.zeros((n, 2))
+    count = rng.poisson(rate_hz * n / RATE)
+    for _ in range(count):
+        m = int(rng.uniform(*length_s) * RATE)
+        p = int(rng.integers(0, max(1, n - m)))
+        env = np.exp(-np.arange(m) / (m / 4)) * np.minimum(1, np.arange(m) / 24)
+        g = 10 ** (rng.uniform(*level_db) / 20)
+        pan = rng.uniform(0.2, 0.8)
+        burst = rng.standard_normal(m) * env * g
+        out[p : p + m, 0] += burst * (1 - pan)
+        out[p : p + m, 1] += burst * pan
+    return sosfilt(butter(2, band, btype="band", fs=RATE, output="sos"), out, axis=0)
+
+
+def ambience(kind: str, seconds: float, seed: int) -> np.ndarray:
+    """Stereo float32 ambience at 48 kHz: "rain" (dense drops over a wash), "applause" (claps,
+    swelling and fading), "wind" (gusting low noise), "traffic" (rumble and passing swells)."""
+    from scipy.signal import butter, sosfilt
+
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * RATE))
+    t = np.arange(n) / RATE
+    slow = np.interp(
+        t, np.linspace(0, seconds, max(2, int(seconds / 2))), rng.uniform(0.3, 1.0, max(2, int(seconds / 2)))
+    )
+    if kind == "rain":
+        wash = sosfilt(butter(2, [800, 9000], btype="band", fs=RATE, output="sos"), pink(n, rng), axis=0) * 0.02
+        x = wash + _bursts(n, rng.uniform(300, 1500), (0.001, 0.006), (1500, 12000), (-42, -18), rng)
+    elif kind == "applause":
+        x = _bursts(n, rng.uniform(40, 150), (0.004, 0.012), (700, 6000), (-24, -8), rng) * slow[:, None]
+    elif kind == "wind":
+        x = sosfilt(butter(2, rng.uniform(200, 900), fs=RATE, output="sos"), pink(n, rng), axis=0) * slow[:, None] ** 2
+    elif kind == "traffic":
+        rumble = sosfilt(butter(2, 150, fs=RATE, output="sos"), pink(n, rng), axis=0) * 0.5
+        swell = np.zeros(n)
+        for c in rng.uniform(0, seconds, max(1, int(seconds / 6))):
+            swell += np.exp(-(((t - c) / rng.uniform(1, 3)) ** 2))
+        x = (
+            rumble
+            + sosfilt(butter(2, [300, 4000], btype="band", fs=RATE, output="sos"), pink(n, rng), axis=0)
+            * (0.05 + swell)[:, None]
+        )
+    else:
+        raise ValueError(f"ambience kind must be rain, applause, wind or traffic, got {kind!r}")
+    return (x / max(1e-9, float(np.abs(x).max())) * 0.7).astype(np.float32)

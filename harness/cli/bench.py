@@ -5,6 +5,7 @@ vqa bench speed [--file MEDIA] [--seconds N] [--json OUT]
 vqa bench reference [--title ID] [--json OUT]
 vqa bench detect [--quick] [--recipe PATH] [--json OUT] [--floors PATH] [--check] [--jobs N]
 vqa bench pauses [--recipe PATH] [--json OUT]
+vqa bench artifacts [--segments N] [--clean-seconds S] [--clips N] [--json OUT]
 vqa bench soak [--minutes N] [--device NAME] [--title ID] [--chunk S] [--json OUT]
 
 `bench detect --check` exits 1 with one line per broken floor (detector, metric, value, floor);
@@ -185,6 +186,16 @@ def cmd_bench_pauses(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def cmd_bench_artifacts(args: argparse.Namespace) -> int:
+    from harness.train.audiobench import run_artifacts, table
+
+    rep = run_artifacts(clean_s=args.clean_seconds, window_segments=args.segments, event_clips=args.clips)
+    print(table(rep))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
+    return EXIT_CLEAN
+
+
 def cmd_bench_speed(args: argparse.Namespace) -> int:
     from harness.bench.speed import run
 
@@ -265,6 +276,16 @@ def register(subparsers: Any) -> None:
     pa.add_argument("--recipe", help="bench recipe YAML (default: reference_content/bench_recipe.yaml)")
     pa.add_argument("--json", metavar="OUT", help="write the results as JSON")
     pa.set_defaults(func=cmd_bench_pauses)
+    ar = bs.add_parser(
+        "artifacts", help="audio_artifacts and its signal baseline on the test sources: windows, clean hour, events"
+    )
+    ar.add_argument("--segments", type=int, default=300, help="test segments scored window by window (default 300)")
+    ar.add_argument(
+        "--clean-seconds", type=float, default=160.0, help="clean seconds of each test source (default 160: an hour)"
+    )
+    ar.add_argument("--clips", type=int, default=20, help="impaired 10 s clips per class (default 20)")
+    ar.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    ar.set_defaults(func=cmd_bench_artifacts)
     so = bs.add_parser("soak", help="play, record and analyse the simulated TV for N minutes; RSS, threads, files")
     so.add_argument("--minutes", type=float, default=60.0, help="how long (default 60)")
     so.add_argument("--device", default="sim-tv01", help="a simulated device from the inventory (default sim-tv01)")

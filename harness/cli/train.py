@@ -1,6 +1,7 @@
 """`vqa train NAME`: train a model from data the repository regenerates, export it to ONNX with its card.
 
-vqa train block-corruption [--size quick|full] [--device cpu|cuda] [--seed N] [--steps N] [--models-dir DIR]
+vqa train block-corruption|audio-artifacts [--size quick|full] [--device cpu|cuda] [--seed N] [--steps N]
+    [--models-dir DIR]
 
 `full` writes the shipped model into `models/` (or `$VQA_MODELS_DIR`); `quick` (minutes, for tests)
 writes into reference_content/media/models-quick/ unless --models-dir says otherwise, so a quick run
@@ -16,7 +17,7 @@ from typing import Any
 
 from harness.cli.common import EXIT_CLEAN, CliError
 
-TRAINABLE = ("block-corruption",)
+TRAINABLE = ("block-corruption", "audio-artifacts")
 
 
 def quick_models_dir() -> Path:
@@ -33,15 +34,23 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         if not torch.cuda.is_available():
             raise CliError("--device cuda: this torch build sees no CUDA device; use --device cpu")
-    from harness.train.block import train
-
     out = Path(args.models_dir) if args.models_dir else (quick_models_dir() if args.size == "quick" else None)
-    card = train(args.size, args.device, out, args.seed, args.steps, log=lambda m: print(m, flush=True))
-    m = card.metrics.get("held_out_test_sources", {})
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    if args.name == "audio-artifacts":
+        from harness.train.audio import train as train_audio
+
+        card = train_audio(args.size, args.device, out, args.seed, args.steps, log=log)
+        m = card.metrics.get("held_out_test_sources", {})
+        scores = f"held-out balanced accuracy {m.get('balanced_accuracy')}, recall {m.get('recall')}"
+    else:
+        from harness.train.block import train
+
+        card = train(args.size, args.device, out, args.seed, args.steps, log=log)
+        m = card.metrics.get("held_out_test_sources", {})
+        scores = f"held-out frames v1 F1 {m.get('frames_v1', {}).get('f1')}, v2 F1 {m.get('frames_v2', {}).get('f1')}"
     print(
         f"wrote {card.file} ({card.size_bytes / 1e6:.2f} MB, sha256 {card.sha256[:12]}) "
-        f"in {card.training.time_s:.0f} s; "
-        f"held-out frames v1 F1 {m.get('frames_v1', {}).get('f1')}, v2 F1 {m.get('frames_v2', {}).get('f1')}"
+        f"in {card.training.time_s:.0f} s; {scores}"
     )
     return EXIT_CLEAN
 

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from harness.detectors import black, block, dropout, freeze  # noqa: F401  (registration)
+from harness.detectors import artifacts, black, block, dropout, freeze  # noqa: F401  (registration)
 from harness.detectors.base import REGISTRY, Detector, create
 
 DEFAULT_DETECTORS = ("black_frames", "frozen_video", "audio_dropout")
 # Registered and benchmarked, not yet in the default set: block_corruption's model does not meet
-# its quality bar (README, "Block corruption"); add it with `--detectors=+block_corruption`.
-OPT_IN_DETECTORS = ("block_corruption",)
+# its quality bar (README, "Block corruption"), nor audio_artifacts' (README, "Audio artifacts");
+# add them with `--detectors=+block_corruption,+audio_artifacts`.
+OPT_IN_DETECTORS = ("block_corruption", "audio_artifacts")
 
 
 def detector_set(spec: str | None) -> tuple[str, ...]:
