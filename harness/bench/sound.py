@@ -171,20 +171,7 @@ def midi_phrases(seconds: float, seed: int) -> bytes:
 def midi_music(seconds: float, seed: int = 0, reverb: bool = False) -> np.ndarray:
     """Stereo float32 at 48 kHz: `midi_phrases` played by fluidsynth on the FluidR3 GM soundfont.
     Without reverb the rests fall to digital zero once the last note has decayed."""
-    exe = _tool("fluidsynth", "fluidsynth", "it plays the bench's MIDI music")
-    if not SOUNDFONT.exists():
-        raise RuntimeError(f"{SOUNDFONT} is missing (Debian: apt-get install fluid-soundfont-gm)")
-    with tempfile.TemporaryDirectory() as d:
-        mid, wav = Path(d) / "m.mid", Path(d) / "m.wav"
-        mid.write_bytes(midi_phrases(seconds, seed))
-        fx = ["-R", "1", "-C", "1"] if reverb else ["-R", "0", "-C", "0"]
-        cmd = [exe, "-ni", "-q", *fx, "-g", "0.6", "-r", str(RATE), "-O", "s16", "-T", "wav", "-F", str(wav)]
-        subprocess.run([*cmd, str(SOUNDFONT), str(mid)], check=True, capture_output=True)
-        x, rate = read_wav(wav)
-    if rate != RATE:
-        x = resample(x, rate)
-    n = int(round(seconds * RATE))
-    return np.pad(x, ((0, max(0, n - len(x))), (0, 0)))[:n]
+    return play_midi(midi_phrases(seconds, seed), seconds, reverb=reverb, gain=0.6)
 
 
 def noise_gate(x: np.ndarray, spec: GateSpec, rate: int = RATE) -> np.ndarray:
@@ -317,17 +304,25 @@ def midi_song(seconds: float, seed: int, style: str, programs: tuple[int, int, i
     return _smf(ev, tempo_us, tpq)
 
 
-def play_midi(smf: bytes, seconds: float, reverb: bool = True, gain: float = 0.5) -> np.ndarray:
-    """Stereo float32 at 48 kHz: a Standard MIDI File played by fluidsynth on FluidR3 GM."""
+def play_midi(
+    smf: bytes,
+    seconds: float,
+    reverb: bool = True,
+    gain: float = 0.5,
+    soundfont: Path = SOUNDFONT,
+    package: str = "fluid-soundfont-gm",
+) -> np.ndarray:
+    """Stereo float32 at 48 kHz: a Standard MIDI File played by fluidsynth on `soundfont`
+    (FluidR3 GM unless told; `package` is the Debian package to name when it is missing)."""
     exe = _tool("fluidsynth", "fluidsynth", "it plays the bench's MIDI music")
-    if not SOUNDFONT.exists():
-        raise RuntimeError(f"{SOUNDFONT} is missing (Debian: apt-get install fluid-soundfont-gm)")
+    if not soundfont.exists():
+        raise RuntimeError(f"{soundfont} is missing (Debian: apt-get install {package})")
     with tempfile.TemporaryDirectory() as d:
         mid, wav = Path(d) / "m.mid", Path(d) / "m.wav"
         mid.write_bytes(smf)
         fx = ["-R", "1", "-C", "1"] if reverb else ["-R", "0", "-C", "0"]
         cmd = [exe, "-ni", "-q", *fx, "-g", str(gain), "-r", str(RATE), "-O", "s16", "-T", "wav", "-F", str(wav)]
-        subprocess.run([*cmd, str(SOUNDFONT), str(mid)], check=True, capture_output=True)
+        subprocess.run([*cmd, str(soundfont), str(mid)], check=True, capture_output=True)
         x, rate = read_wav(wav)
     if rate != RATE:
         x = resample(x, rate)

@@ -184,9 +184,9 @@ def train(
     test, _ = build(test_plan, log=log)
     n_steps = steps or STEPS[size]
     net, info = train_net(data, n_steps, seed, device, log)
-    metrics = evaluate(predict(net, test.x), test.y)
-    per_source: dict[str, float] = {}
     probs = predict(net, test.x)
+    metrics = evaluate(probs, test.y)
+    per_source: dict[str, float] = {}
     for si, name in enumerate(test.names):
         m = test.source == si
         if m.any():

@@ -69,7 +69,6 @@ POOL_S = {"quick": 40.0, "full": 120.0}
 
 FREEDESKTOP = Path("/usr/share/sounds/freedesktop/stereo")  # Debian sound-theme-freedesktop
 TIMGM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")  # Debian timgm6mb-soundfont
-MUSE = Path("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3")  # Debian musescore-general-soundfont-small
 
 _SENTENCES = (
     "The quick brown fox jumps over the lazy dog near the river bank.",
@@ -99,7 +98,7 @@ class Source:
     seed: int = 0
     voice: str = ""  # speech: espeak-ng voice; song: style
     programs: tuple[int, ...] = ()
-    font: str = "fluid"  # fluid | timgm
+    font: str = "fluid"  # a key of _FONTS
     gated: bool = False
     files: tuple[str, ...] = ()
 
@@ -251,8 +250,7 @@ def _speech_track(src: Source, seconds: float) -> np.ndarray:
     return x.astype(np.float32)
 
 
-_FONTS = {"fluid": (sound.SOUNDFONT, "fluid-soundfont-gm"), "timgm": (TIMGM, "timgm6mb-soundfont"),
-          "muse": (MUSE, "musescore-general-soundfont-small")}  # fmt: skip
+_FONTS = {"fluid": (sound.SOUNDFONT, "fluid-soundfont-gm"), "timgm": (TIMGM, "timgm6mb-soundfont")}
 
 
 def render(src: Source, seconds: float) -> np.ndarray:
@@ -302,14 +300,7 @@ def _chirps(x: np.ndarray, rng: np.random.Generator) -> None:
 
 def _play(smf: bytes, seconds: float, font: str, reverb: bool) -> np.ndarray:
     path, package = _FONTS[font]
-    if not path.exists():
-        raise RuntimeError(f"{path} is missing (Debian: apt-get install {package})")
-    old = sound.SOUNDFONT
-    try:
-        sound.SOUNDFONT = path
-        return sound.play_midi(smf, seconds, reverb=reverb)
-    finally:
-        sound.SOUNDFONT = old
+    return sound.play_midi(smf, seconds, reverb=reverb, soundfont=path, package=package)
 
 
 # --- impairing a segment ---------------------------------------------------------------------
