@@ -26,7 +26,9 @@ import numpy as np
 from devices.base import Device, DeviceError, PlayerStatus
 from harness.capture.rig import AudioCallback, AudioSource, CaptureRig, VideoCallback, VideoSource
 from harness.config import DeviceSpec, FaultSpec, SimulatorSpec
+from harness.impairments import audio as audio_faults
 from harness.impairments.bitstream import damage_frames
+from harness.impairments.common import AudioClip
 from harness.measure.framecode import LAYOUT
 from harness.reference.titles import Title, TitleError, ensure_titles
 
@@ -240,6 +242,37 @@ class _DamagedPictures:
                 p = pictures[index - a]
                 return cv2.cvtColor(p, cv2.COLOR_YUV2BGR_I420) if p.ndim == 2 else p
         return None
+
+
+_AUDIO_IMPAIRMENTS: dict[str, Callable[..., Any]] = {
+    "audio_hum": audio_faults.hum,
+    "audio_hiss": audio_faults.hiss,
+    "audio_distortion": audio_faults.clipping,
+    "audio_clicks": audio_faults.clicks,
+    "channel_missing": audio_faults.channel_missing,
+    "channel_swap": audio_faults.channel_swap,
+    "phase_invert": audio_faults.phase_invert,
+    "level_jump": audio_faults.level_jump,
+}
+
+
+def title_sound(title: Title, faults: list[FaultSpec]) -> np.ndarray:
+    """The title's sound (n, 2) float32 as the device plays it: the audio faults applied over their
+    title windows, once, when the title loads, so the real-time player does no extra work. Faults
+    apply in the order listed; samples outside every window are the title's own."""
+    x = np.fromfile(title.audio_path, dtype=np.float32).reshape(-1, 2)
+    for f in faults:
+        if not f.is_audio or f.duration_s <= 0 or f.at_s >= len(x) / AUDIO_RATE:
+            continue
+        kw: dict[str, Any] = {}
+        if f.type in ("channel_missing", "phase_invert"):
+            kw["channel"] = f.channel
+        if f.type == "level_jump":
+            kw["direction"] = f.direction
+        duration = min(f.duration_s, len(x) / AUDIO_RATE - f.at_s)
+        clip, _ = _AUDIO_IMPAIRMENTS[f.type](AudioClip(x, AUDIO_RATE), f.at_s, duration, f.severity, f.seed, **kw)
+        x = np.clip(clip.samples, -1.0, 1.0)  # the device's output stage: nothing past full scale
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 @dataclass(eq=False)  # compared by identity
@@ -458,7 +491,7 @@ class SimulatedDevice(Device):
             raise DeviceError(f"{self.name}: block_corruption pictures for {title.id}: {e}") from None
         if self._decoder is not None and self._decoder.title.id == title.id:
             return
-        ready = (_TitleDecoder(title), np.fromfile(title.audio_path, dtype=np.float32).reshape(-1, 2))
+        ready = (_TitleDecoder(title), title_sound(title, self.sim.faults))
         with self._keys_lock:
             old, self._ready = self._ready, ready
         if old is not None:
@@ -476,7 +509,7 @@ class SimulatedDevice(Device):
                 if ready is not None:
                     ready[0].close()
                 self._decoder = _TitleDecoder(title)
-                self._audio = np.fromfile(title.audio_path, dtype=np.float32).reshape(-1, 2)
+                self._audio = title_sound(title, self.sim.faults)
         self._damage.prepare_in_background(title)  # at once when launch() has prepared it
         self.title = title
         self.position_s = position

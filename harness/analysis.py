@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.detectors import DEFAULT_DETECTORS, Detector, create
+from harness.detectors import DEFAULT_DETECTORS, REGISTRY, Detector, create
 from harness.events import Event
 from harness.measure.tracker import ReferenceReport, ReferenceTracker
 from harness.media import Frame, MediaInfo, MediaReader
@@ -58,6 +58,14 @@ class AnalysisResult:
         return json.dumps(self.to_dict(), indent=2)
 
 
+def _params(name: str, given: dict[str, Any] | None, identity: bool) -> dict[str, Any] | None:
+    """A detector's parameters; one that reads channel identity marks is told when the title has them."""
+    cls = REGISTRY.get(name)
+    if identity and cls is not None and "channel_identity" in cls.Params.model_fields:
+        return {"channel_identity": "reference", **(given or {})}
+    return given
+
+
 def analyze(
     path: str | Path,
     detectors: Iterable[str] | None = None,
@@ -73,14 +81,16 @@ def analyze(
     """
     reader = MediaReader(path)
     tracker = None
+    identity = False
     if reference is None and reader.meta is not None:
         reference = reader.meta.get("title")
     if reference:
         man = load_manifest(reference)
         cal = float(((reader.meta or {}).get("calibration") or {}).get("av_offset_ms", 0.0))
         tracker = ReferenceTracker(man["fps"], [e["frame"] for e in man["sync"]["events"]], cal, ignore)
+        identity = "identity" in man["sync"]
     names = list(DEFAULT_DETECTORS if detectors is None else detectors)
-    dets = [create(n, (params or {}).get(n)) for n in names]
+    dets = [create(n, _params(n, (params or {}).get(n), identity)) for n in names]
     video = [d for d in dets if d.consumes == "video"]
     audio = [d for d in dets if d.consumes == "audio"]
     total = reader.info.duration_s or 0.0

@@ -51,6 +51,18 @@ class RigSpec(_Strict):
 MAX_BLOCK_CORRUPTION_S = 5.0
 
 
+AUDIO_FAULTS = (
+    "audio_hum",
+    "audio_hiss",
+    "audio_distortion",
+    "audio_clicks",
+    "channel_missing",
+    "channel_swap",
+    "phase_invert",
+    "level_jump",
+)
+
+
 class FaultSpec(_Strict):
     """A defect the simulated device injects at a title position (seconds into the title)."""
 
@@ -70,6 +82,17 @@ class FaultSpec(_Strict):
         # the picture of [at_s, at_s + duration_s) is what an H.264 decoder makes of a damaged
         # bitstream (in-process: damaged packets; streamed: TS packets lost on the way)
         "block_corruption",
+        # the title's sound over [at_s, at_s + duration_s), through harness.impairments.audio
+        # (severity and seed as there): mains hum, hiss, hard clipping, clicks, one channel gone,
+        # left and right swapped, one channel's polarity flipped, a gain step
+        "audio_hum",
+        "audio_hiss",
+        "audio_distortion",
+        "audio_clicks",
+        "channel_missing",
+        "channel_swap",
+        "phase_invert",
+        "level_jump",
     ]
     at_s: float = Field(0.0, ge=0)
     duration_s: float = Field(0.0, ge=0, description="0 with av_offset means for the whole title")
@@ -77,7 +100,13 @@ class FaultSpec(_Strict):
     drift_ms_per_min: float = Field(0.0, ge=-1000, le=1000, description="av_offset: added per minute of title")
     count: int = Field(1, ge=1, le=1000, description="drop_frames / repeat_frames / capture_loss: how many frames")
     severity: float = Field(1.0, ge=0, le=1, description="block_corruption: 0 mildest .. 1 worst damage")
-    seed: int = Field(0, ge=0, description="block_corruption: which packets are damaged or lost")
+    seed: int = Field(
+        0, ge=0, description="block_corruption: which packets are damaged or lost; audio faults: their randomness"
+    )
+    channel: int | None = Field(
+        None, ge=0, le=1, description="channel_missing / phase_invert: 0 left, 1 right; None lets the seed pick"
+    )
+    direction: Literal["up", "down"] | None = Field(None, description="level_jump: None lets the seed pick")
 
     @model_validator(mode="after")
     def _block_corruption_window(self) -> FaultSpec:
@@ -87,6 +116,11 @@ class FaultSpec(_Strict):
                 f"(the damaged window), got {self.duration_s:g}"
             )
         return self
+
+    @property
+    def is_audio(self) -> bool:
+        """Applied to the title's sound when it loads (`devices.simulated`), not while playing."""
+        return self.type in AUDIO_FAULTS
 
     def active(self, position_s: float) -> bool:
         if self.type == "av_offset" and self.duration_s == 0:

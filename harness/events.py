@@ -20,6 +20,13 @@ EVENT_TYPES = (
     "audio_distortion",
     "loudness",
     "channel_fault",
+    # audio_levels (harness/detectors/levels.py)
+    "audio_loudness",
+    "audio_true_peak",
+    "audio_level_jump",
+    "audio_channel_missing",
+    "audio_channel_swap",
+    "audio_phase_inverted",
     "av_sync_offset",
     "lip_sync",
     "caption_missing",

@@ -83,3 +83,16 @@ def test_mono_and_a_44k1_stream_are_taken() -> None:
     t, p = det.window_probs()  # type: ignore[attr-defined]
     assert len(t) >= 5 and p.shape == (len(t), 5)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("k", [5, 25, 40, 70])
+def test_onset_is_the_column_where_the_features_change(k):
+    from harness.detectors.artifacts import onset
+
+    rng = np.random.default_rng(k)
+    cols = rng.normal(0.0, 0.05, (fe.ROWS, fe.WINDOW_FRAMES + fe.HOP_FRAMES))
+    cols[:8, k:] += 0.5  # e.g. hum: the lowest mel rows rise from column k on
+    before, flagged = cols[:, : fe.WINDOW_FRAMES], cols[:, fe.HOP_FRAMES :]
+    got = onset(before, flagged)
+    want = (k * fe.HOP + (fe.N_FFT - fe.HOP) / 2) / RATE
+    assert abs(got - want) < 1e-9, (got, want)

@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
-from harness.detectors import artifacts, black, block, dropout, freeze  # noqa: F401  (registration)
+from harness.detectors import (  # noqa: F401  (registration)
+    artifacts,
+    black,
+    block,
+    dropout,
+    freeze,
+    levels,
+)
 from harness.detectors.base import REGISTRY, Detector, create
 
 DEFAULT_DETECTORS = ("black_frames", "frozen_video", "audio_dropout")

@@ -25,7 +25,7 @@ from harness.reference.footage import FootageError, decode_clip, loop_audio, skv
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "reference_content"
 MEDIA_ENV = "VQA_MEDIA_DIR"
 AUDIO_RATE = 48000
-BUILDER_VERSION = "2"  # 2: frame codes and sync marks
+BUILDER_VERSION = "3"  # 2: frame codes and sync marks; 3: channel identity (sync.mark_channels)
 
 
 class TitleError(Exception):
@@ -152,6 +152,7 @@ def build(r: TitleRecipe, out_dir: Path | None = None, progress: Callable[[int, 
     else:
         raise TitleError(f"unknown audio recipe {r.audio!r}")
     sync_frames = sync.event_frames(r.duration_s, r.fps, r.seed)
+    sync.mark_channels(audio, [f / r.fps for f in sync_frames])
     sync.mix_chirps(audio, [f / r.fps for f in sync_frames])
     flashes = set(sync_frames) | {f + 1 for f in sync_frames}  # two frames: visible at any rate
     # ping-pong order over the source so loops have no hard cut
@@ -230,6 +231,18 @@ def manifest(r: TitleRecipe, frames: int, sync_frames: list[int]) -> dict:
                 "duration_s": sync.CHIRP_S,
                 "amplitude": sync.CHIRP_AMPLITUDE,
                 "onset": "at the event frame's start",
+                "channels": "the same chirp in every channel",
+            },
+            "identity": {
+                "tones_hz": {"left": sync.IDENTITY_HZ[0], "right": sync.IDENTITY_HZ[1]},
+                "tone_delay_s": sync.IDENTITY_DELAY_S,
+                "tone_duration_s": sync.IDENTITY_S,
+                "tone_amplitude": sync.IDENTITY_AMPLITUDE,
+                "tilt_db": sync.IDENTITY_TILT_DB,
+                "rule": (
+                    "each side's tone after every chirp in its own channel only; "
+                    "the right channel's programme tilt_db below the left's"
+                ),
             },
         },
     }
