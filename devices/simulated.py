@@ -27,8 +27,9 @@ from devices.base import Device, DeviceError, PlayerStatus
 from harness.capture.rig import AudioCallback, AudioSource, CaptureRig, VideoCallback, VideoSource
 from harness.config import DeviceSpec, FaultSpec, SimulatorSpec
 from harness.impairments import audio as audio_faults
+from harness.impairments import video as video_faults
 from harness.impairments.bitstream import damage_frames
-from harness.impairments.common import AudioClip
+from harness.impairments.common import AudioClip, VideoClip
 from harness.measure.framecode import LAYOUT
 from harness.reference.titles import Title, TitleError, ensure_titles
 
@@ -652,6 +653,8 @@ class SimulatedDevice(Device):
             img = self._held
         elif self._fault("black_frames", pos) is not None:
             img = np.zeros((self.title.height, self.title.width, 3), np.uint8)
+        elif (solid := self._fault("solid_color", pos)) is not None:
+            img = self._filled(self._picture(self._frame_index(pos, fps)), solid)
         elif render or frozen is not None:
             img = self._picture(self._frame_index(pos, fps))
             self._held_fault = frozen
@@ -671,6 +674,12 @@ class SimulatedDevice(Device):
         img = self._decoder.frame(index)
         damaged = self._damage.picture(self.title, index)
         return img if damaged is None else damaged
+
+    @staticmethod
+    def _filled(img: np.ndarray, f: FaultSpec) -> np.ndarray:
+        """The picture with a solid_color fault's fill, as the impairment library draws it."""
+        clip, _ = video_faults.solid_color(VideoClip([img], 25.0), 0.0, 1.0, f.severity, f.seed, f.color)
+        return clip.frames[0]
 
     def _audio_at(self, pos: float, n: int) -> np.ndarray:
         assert self._audio is not None

@@ -82,6 +82,10 @@ class FaultSpec(_Strict):
         # the picture of [at_s, at_s + duration_s) is what an H.264 decoder makes of a damaged
         # bitstream (in-process: damaged packets; streamed: TS packets lost on the way)
         "block_corruption",
+        # the picture of [at_s, at_s + duration_s) filled with one colour from the bottom up
+        # (harness.impairments.video.solid_color: severity is the share of the height, `color` or
+        # the seed picks the colour): a failed decoder's green, a "no signal" blue ...
+        "solid_color",
         # the title's sound over [at_s, at_s + duration_s), through harness.impairments.audio
         # (severity and seed as there): mains hum, hiss, hard clipping, clicks, one channel gone,
         # left and right swapped, one channel's polarity flipped, a gain step
@@ -99,7 +103,9 @@ class FaultSpec(_Strict):
     offset_ms: float = Field(0.0, ge=-2000, le=2000, description="av_offset: positive = audio late")
     drift_ms_per_min: float = Field(0.0, ge=-1000, le=1000, description="av_offset: added per minute of title")
     count: int = Field(1, ge=1, le=1000, description="drop_frames / repeat_frames / capture_loss: how many frames")
-    severity: float = Field(1.0, ge=0, le=1, description="block_corruption: 0 mildest .. 1 worst damage")
+    severity: float = Field(
+        1.0, ge=0, le=1, description="block_corruption: 0 mildest .. 1 worst damage; solid_color: share of the height"
+    )
     seed: int = Field(
         0, ge=0, description="block_corruption: which packets are damaged or lost; audio faults: their randomness"
     )
@@ -107,6 +113,9 @@ class FaultSpec(_Strict):
         None, ge=0, le=1, description="channel_missing / phase_invert: 0 left, 1 right; None lets the seed pick"
     )
     direction: Literal["up", "down"] | None = Field(None, description="level_jump: None lets the seed pick")
+    color: Literal["green", "magenta", "blue", "grey", "white"] | None = Field(
+        None, description="solid_color: None lets the seed pick"
+    )
 
     @model_validator(mode="after")
     def _block_corruption_window(self) -> FaultSpec:

@@ -47,11 +47,14 @@ def read_bundle_meta(bundle: Path) -> dict[str, Any]:
 
 @dataclass
 class Frame:
-    """One decoded picture: 8-bit luma (h, w) and its time on the capture clock."""
+    """One decoded picture: 8-bit luma (h, w) and its time on the capture clock; `chroma`, the
+    8-bit Cb and Cr planes (views, at the stream's own chroma resolution) where the decoder gives
+    planar or NV12 YUV, else None. Detectors that need colour read it; the rest never touch it."""
 
     luma: np.ndarray
     pts_s: float
     index: int
+    chroma: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -104,6 +107,27 @@ def luma_of(frame: av.VideoFrame) -> np.ndarray:
         buf = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
         return buf[:, : frame.width]
     return frame.to_ndarray(format="gray")
+
+
+_PLANAR = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p")
+
+
+def chroma_of(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """The Cb and Cr planes as views on the decoder's buffers (no conversion), or None for a
+    format that is not planar 4:2:0 / 4:2:2 / 4:4:4 or NV12."""
+    name = frame.format.name
+    if name in _PLANAR:
+        out = []
+        for plane in frame.planes[1:3]:
+            buf = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+            out.append(buf[:, : plane.width])
+        return out[0], out[1]
+    if name == "nv12":
+        plane = frame.planes[1]
+        buf = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        w = 2 * ((frame.width + 1) // 2)
+        return buf[:, 0:w:2], buf[:, 1:w:2]
+    return None
 
 
 class MediaReader:
@@ -240,7 +264,7 @@ class MediaReader:
                             if origin is None:
                                 origin = t
                             last_t = t - origin
-                            yield Frame(luma_of(fr), last_t, vidx)
+                            yield Frame(luma_of(fr), last_t, vidx, chroma_of(fr))
                             vidx += 1
                         elif acc is not None:
                             if acc.start is None:

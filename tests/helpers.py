@@ -77,3 +77,30 @@ def write_clip(
             for p in ast.encode():
                 c.mux(p)
     return path
+
+
+def steady_playback(repo, tmp_path, faults: list[dict], title: str, detector: str) -> dict[str, list[float]]:
+    """Runs the steady-playback suite on a simulated TV (sim-tv01 with `faults`) with `detector` added
+    to the defaults; the title positions (s) of the failures it names, by event type."""
+    import re
+    import subprocess
+    import sys
+
+    import yaml
+
+    inv = yaml.safe_load((repo / "devices" / "lab.yaml").read_text())
+    dev = next(d for d in inv["devices"] if d["name"] == "sim-tv01")
+    dev = {**dev, "name": "sim-faults", "simulator": {"startup_delay_s": 0.8, "faults": faults}}
+    (tmp_path / "lab.yaml").write_text(yaml.safe_dump({"devices": [dev]}))
+    cmd = [sys.executable, "-m", "pytest", "test_suites/test_steady_playback.py", "--device=sim-faults"]
+    cmd += [f"--inventory={tmp_path / 'lab.yaml'}", f"--titles={title}", f"--detectors=+{detector}"]
+    cmd += [f"--alluredir={tmp_path / 'results'}", f"--captures-dir={tmp_path / 'captures'}", "-q"]
+    cmd += ["-p", "no:cacheprovider"]
+    r = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-2000:]
+    found: dict[str, list[float]] = {}
+    pattern = r"([a-z_]+) at [\d.]+-[\d.]+ s of the capture \([\d.]+ s, title position ([\d.]+) s\)"
+    for kind, at in re.findall(pattern, r.stdout):
+        found.setdefault(kind, []).append(float(at))
+    assert found, r.stdout[-3000:]
+    return found

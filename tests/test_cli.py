@@ -44,7 +44,7 @@ def test_json_contract(clips, tmp_path):
     assert m["duration_s"] == pytest.approx(6.0, abs=0.1)
     assert m["video"] == {"width": 640, "height": 360, "fps": 25.0, "frames": 150, "codec": "h264"}
     assert m["audio"]["samplerate"] == 48000 and m["audio"]["channels"] == 2
-    assert [d["name"] for d in doc["detectors"]] == ["black_frames", "frozen_video", "audio_dropout"]
+    assert [d["name"] for d in doc["detectors"]] == ["black_frames", "frozen_video", "audio_dropout", "solid_color"]
     assert all({"name", "version", "params"} <= set(d) for d in doc["detectors"])
     ev = doc["events"][0]
     assert set(ev) == {"type", "start_s", "end_s", "confidence", "detector", "details"}

@@ -10,10 +10,11 @@ from harness.detectors import (  # noqa: F401  (registration)
     dropout,
     freeze,
     levels,
+    solid,
 )
 from harness.detectors.base import REGISTRY, Detector, create
 
-DEFAULT_DETECTORS = ("black_frames", "frozen_video", "audio_dropout")
+DEFAULT_DETECTORS = ("black_frames", "frozen_video", "audio_dropout", "solid_color")
 # Registered and benchmarked, not yet in the default set: block_corruption's model does not meet
 # its quality bar (README, "Block corruption"), nor audio_artifacts' (README, "Audio artifacts");
 # add them with `--detectors=+block_corruption,+audio_artifacts`.

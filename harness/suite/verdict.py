@@ -105,12 +105,16 @@ class Verdict:
 
 
 def describe_event(e: Event, title_time: Callable[[float], float | None] | None = None) -> str:
+    """One line for a counted event: its type, capture span, title position where the capture shows
+    a reference title, and the detector's own short summary (`details["summary"]`) in brackets."""
     s = f"{e.type} at {e.start_s:.2f}-{e.end_s:.2f} s of the capture ({e.duration_s:.2f} s"
     if title_time is not None:
         a = title_time(e.start_s)
         if a is not None:
             s += f", title position {a:.2f} s"
-    return s + ")"
+    s += ")"
+    summary = e.details.get("summary") if isinstance(e.details, dict) else None
+    return s + f" [{summary}]" if isinstance(summary, str) and summary else s
 
 
 def evaluate(

@@ -6,13 +6,9 @@ sound is also checked sample by sample against the title's own."""
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-import yaml
+from helpers import steady_playback
 
 from devices.simulated import title_sound
 from harness.config import FaultSpec
@@ -91,30 +87,9 @@ def test_channel_faults_change_only_their_window(bikes):
     assert np.array_equal(got[: int(6 * RATE)], clean[: int(6 * RATE)])
 
 
-def _steady_playback(repo, tmp_path, faults: list[dict], title: str, detector: str) -> dict[str, list[float]]:
-    """Runs the steady-playback suite on a simulated TV with `faults`; the title positions (s) of
-    the failures it names, by event type."""
-    inv = yaml.safe_load((repo / "devices" / "lab.yaml").read_text())
-    dev = next(d for d in inv["devices"] if d["name"] == "sim-tv01")
-    dev = {**dev, "name": "sim-audio", "simulator": {"startup_delay_s": 0.8, "faults": faults}}
-    (tmp_path / "lab.yaml").write_text(yaml.safe_dump({"devices": [dev]}))
-    cmd = [sys.executable, "-m", "pytest", "test_suites/test_steady_playback.py", "--device=sim-audio"]
-    cmd += [f"--inventory={tmp_path / 'lab.yaml'}", f"--titles={title}", f"--detectors=+{detector}"]
-    cmd += [f"--alluredir={tmp_path / 'results'}", f"--captures-dir={tmp_path / 'captures'}", "-q"]
-    cmd += ["-p", "no:cacheprovider"]
-    r = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-2000:]
-    found: dict[str, list[float]] = {}
-    pattern = r"(audio_\w+) at [\d.]+-[\d.]+ s of the capture \([\d.]+ s, title position ([\d.]+) s\)"
-    for kind, at in re.findall(pattern, r.stdout):
-        found.setdefault(kind, []).append(float(at))
-    assert found, r.stdout[-3000:]
-    return found
-
-
 @pytest.mark.e2e
 def test_channel_and_level_faults_fail_steady_playback_naming_each_at_its_title_position(repo, tmp_path):
-    found = _steady_playback(repo, tmp_path, CHANNEL_FAULTS, "bikes-720p25", "audio_levels")
+    found = steady_playback(repo, tmp_path, CHANNEL_FAULTS, "bikes-720p25", "audio_levels")
     for kind, at in EXPECTED.items():
         assert kind in found, (kind, found)
         assert min(abs(x - at) for x in found[kind]) <= 0.5, (kind, found[kind], at)
@@ -123,7 +98,7 @@ def test_channel_and_level_faults_fail_steady_playback_naming_each_at_its_title_
 
 @pytest.mark.e2e
 def test_hum_hiss_distortion_and_clicks_fail_steady_playback_naming_each_at_its_title_position(repo, tmp_path):
-    found = _steady_playback(repo, tmp_path, ARTIFACT_FAULTS, "bbb-720p25", "audio_artifacts")
+    found = steady_playback(repo, tmp_path, ARTIFACT_FAULTS, "bbb-720p25", "audio_artifacts")
     for kind, at in ARTIFACT_EXPECTED.items():
         assert kind in found, (kind, found)
         assert min(abs(x - at) for x in found[kind]) <= 0.5, (kind, found[kind], at)
