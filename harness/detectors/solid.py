@@ -30,7 +30,7 @@ Events carry the colour (named, and as RGB), the band's share of the height and 
 | --- | --- | --- |
 | rows | 180 | lines the picture is subsampled to (every 4th of 720p, every 2nd of 360p): a fill is flat at any scale |
 | grid | 8 | cell side in subsampled pixels (32 px at 720p): enough samples that real texture shows spread, small enough that a 25 % band holds several rows of cells |
-| flat_std | 3.0 | 8-bit levels. A decoder's fill is exactly flat; capture noise (sigma 1-2) and H.264 at normal rates keep it under 2. Natural surfaces, clear sky included, spread 4 and more over 64 px (sensor noise, grain, gradients); flat animation fills can be flatter, which is why the band rule and the onset follow |
+| flat_std | 3.0 | 8-bit levels. A decoder's fill is exactly flat; capture noise (sigma 1-2) and H.264 at normal rates keep it under 2. Natural surfaces, clear sky included, spread 4 and more over a 32 px cell (sensor noise, grain, gradients); flat animation fills can be flatter, which is why the band rule and the onset follow |
 | color_tolerance | 6.0 | levels a channel: one colour, whatever the encoder's drift across the band; a vertical gradient (sky) changes by more than this over a quarter of the picture |
 | row_share | 0.9 | a line is solid with 90 % of its pixels at the colour: an on-screen logo may sit in the band |
 | min_coverage | 0.25 | the band covers a quarter of the height at least: the mildest benchmark fill is a third; letterbox bars are black and thinner |
