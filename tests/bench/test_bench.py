@@ -90,7 +90,14 @@ def test_recipe_plan_is_deterministic_and_split() -> None:
             full_by_path[x.path].duration_s,
             full_by_path[x.path].seed,
         )
-    assert responsible_defects() == {"black", "freeze", "audio_dropout", "bitstream_corruption", "block_corruption"}
+    assert responsible_defects() == {
+        "black",
+        "freeze",
+        "audio_dropout",
+        "solid_color",
+        "bitstream_corruption",
+        "block_corruption",
+    }
     assert {x.defect for x in full} == set(IMPAIRMENTS) | {"none"}
     for x in full:
         if x.at_s is not None:
@@ -100,13 +107,13 @@ def test_recipe_plan_is_deterministic_and_split() -> None:
 # --- the regression guard -----------------------------------------------------------------
 
 
-GUARDED = {"black", "freeze", "audio_dropout", "bitstream_corruption", "block_corruption"}
+GUARDED = {"black", "freeze", "audio_dropout", "solid_color", "bitstream_corruption", "block_corruption"}
 
 
 @pytest.fixture(scope="module")
 def subset() -> tuple[Path, list]:
     """Two quick sources (cartoon with its sound; a talking head with speech), clean and with
-    black / freeze / dropout / block damage at severity 1.0: built once (cached with the quick
+    black / freeze / dropout / solid colour / block damage at severity 1.0: built once (cached with the quick
     benchmark's clips)."""
     from harness.bench.dataset import build_dataset
     from harness.bench.sources import load_recipe
