@@ -87,18 +87,21 @@ def test_channel_faults_change_only_their_window(bikes):
     assert np.array_equal(got[: int(6 * RATE)], clean[: int(6 * RATE)])
 
 
+def _each_named_near(found: dict[str, list[float]], expected: dict[str, float]) -> None:
+    """Every expected event type is named in a failure within 0.5 s of its title position."""
+    for kind, at in expected.items():
+        assert kind in found, (kind, found)
+        assert min(abs(x - at) for x in found[kind]) <= 0.5, (kind, found[kind], at)
+
+
 @pytest.mark.e2e
 def test_channel_and_level_faults_fail_steady_playback_naming_each_at_its_title_position(repo, tmp_path):
     found = steady_playback(repo, tmp_path, CHANNEL_FAULTS, "bikes-720p25", "audio_levels")
-    for kind, at in EXPECTED.items():
-        assert kind in found, (kind, found)
-        assert min(abs(x - at) for x in found[kind]) <= 0.5, (kind, found[kind], at)
+    _each_named_near(found, EXPECTED)
     assert "audio_loudness" not in found  # no policy set
 
 
 @pytest.mark.e2e
 def test_hum_hiss_distortion_and_clicks_fail_steady_playback_naming_each_at_its_title_position(repo, tmp_path):
     found = steady_playback(repo, tmp_path, ARTIFACT_FAULTS, "bbb-720p25", "audio_artifacts")
-    for kind, at in ARTIFACT_EXPECTED.items():
-        assert kind in found, (kind, found)
-        assert min(abs(x - at) for x in found[kind]) <= 0.5, (kind, found[kind], at)
+    _each_named_near(found, ARTIFACT_EXPECTED)
