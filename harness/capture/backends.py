@@ -91,6 +91,7 @@ class OpenCVVideoSource(VideoSource):
                     f"{self.device}: video capture {self.uri}: card refused the format: {', '.join(bad)}"
                 )
         elif scheme in NETWORK_SCHEMES or scheme == "":
+            self.source_clock = True  # frames are stamped from the stream's own timestamps (see _read)
             os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "overrun_nonfatal;1|fifo_size;5000000")
             # joining a live stream mid-GOP makes FFmpeg log errors until the next key frame: expected
             os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")

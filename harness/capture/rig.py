@@ -76,6 +76,12 @@ class VideoSource(ABC):
 
     uri: str
     stamped: bool = False
+    # True for a live source whose stamps come from the stream's own timestamps (a network stream
+    # from an HDMI-to-IP encoder): a frame shown before the stop may reach us seconds later when
+    # the chain runs behind, so the stop waits up to `late_s` for it; what is still missing then
+    # is the rig's loss. A card stamps on arrival: nothing is owed at the stop.
+    source_clock: bool = False
+    late_s: float = 5.0
 
     @abstractmethod
     def start(self, on_frame: VideoCallback) -> None: ...
@@ -261,6 +267,7 @@ class Recording:
         self._stop_at: float | None = None  # monotonic end of the recording, once stop() began
         self._last_video_t = -1.0  # stamp of the newest frame / audio block received
         self._last_audio_t = -1.0
+        self._late_missing: tuple[float, int, float] | None = None  # (last stamp, frames, wait) at the stop
         spec = rig.spec
         self.meta.update(
             {
@@ -441,6 +448,18 @@ class Recording:
         for src, last in waiting:
             while src.stamped and getattr(self, last) < self._stop_at and time.monotonic() < deadline:
                 time.sleep(0.01)
+        video = self.rig.video
+        if video.source_clock and self._last_video_t >= self.t0:
+            # wait for the frame stamped after the stop: the chain delivered all shown before it
+            late = time.monotonic() + video.late_s
+            while self._last_video_t <= self._stop_at and time.monotonic() < late:
+                if getattr(video, "error", None):
+                    break
+                time.sleep(0.01)
+            fps = float(self.meta.get("fps") or getattr(video, "format", {}).get("fps") or 0.0)
+            short = self._stop_at - self._last_video_t
+            if fps > 0 and self._last_video_t <= self._stop_at and short > 1.5 / fps:
+                self._late_missing = (self._last_video_t, int(short * fps), video.late_s)
 
     def _rig_losses(self) -> list[RigLoss]:
         """What the capture chain lost during this recording: the recorder's own queue, and what
@@ -451,6 +470,13 @@ class Recording:
             out.append(
                 RigLoss(
                     round(self._dropped_at[0] - self.t0, 3), len(self._dropped_at), "frames", "the recorder fell behind"
+                )
+            )
+        if self._late_missing is not None:
+            t, n, late_s = self._late_missing
+            out.append(
+                RigLoss(
+                    round(t - self.t0, 3), n, "frames", f"the stream had not delivered them {late_s:g} s after the stop"
                 )
             )
         for src, what in ((self.rig.video, "frames"), (self.rig.audio, "audio blocks")):

@@ -55,6 +55,60 @@ def test_a_burst_beyond_the_recorders_queue_is_counted_as_the_rigs_loss(tmp_path
     assert json.loads((cap.path / "meta.json").read_text())["rig_losses"] == cap.meta["rig_losses"]
 
 
+class LaggingStream(VideoSource):
+    """A live network stream whose chain runs `lag_s` behind: each frame is stamped with its
+    stream time (as `OpenCVVideoSource` stamps a network stream) but handed over `lag_s` later.
+    `stall_after` frames: the stream stops delivering (a chain that never catches up)."""
+
+    uri = "test://lagging"
+    source_clock = True
+    late_s = 3.0
+
+    def __init__(self, lag_s: float, stall_after: int | None = None):
+        self.lag_s, self.stall_after = lag_s, stall_after
+        self.format = {"fps": 25.0}
+        self._stop = threading.Event()
+
+    def start(self, on_frame):
+        img = np.full((72, 128, 3), 90, np.uint8)
+        t0 = time.monotonic()
+
+        def run():
+            i = 0
+            while not self._stop.is_set() and (self.stall_after is None or i < self.stall_after):
+                stamp = t0 + i / 25.0
+                time.sleep(max(0.0, stamp + self.lag_s - time.monotonic()))
+                on_frame(img, stamp)
+                i += 1
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def stop(self):
+        self._stop.set()
+
+
+def test_frames_a_lagging_stream_owes_at_the_stop_are_waited_for(tmp_path):
+    """A chain 1.5 s behind (an encoder on a busy host) still delivers the whole recording."""
+    rig = CaptureRig(RigSpec(video="test://lagging"), LaggingStream(1.5), None, {})
+    rec = rig.start(tmp_path / "b", {"device": "stream"})
+    rec.wait(2.0)
+    cap = rec.stop()
+    times = np.loadtxt(cap.path / "frames.csv", delimiter=",", skiprows=1, usecols=1, ndmin=1)
+    assert cap.meta["rig_losses"] == [] and abs(len(times) - 50) <= 1, (len(times), cap.meta["rig_losses"])
+    assert times[-1] > 1.9
+
+
+def test_frames_a_stream_never_delivers_are_the_rigs_loss(tmp_path):
+    rig = CaptureRig(RigSpec(video="test://lagging"), LaggingStream(0.0, stall_after=25), None, {})
+    rec = rig.start(tmp_path / "b", {"device": "stream"})
+    rec.wait(2.0)
+    cap = rec.stop()
+    (loss,) = cap.meta["rig_losses"]
+    assert loss["what"] == "frames" and 20 <= loss["count"] <= 26, loss
+    assert loss["cause"] == "the stream had not delivered them 3 s after the stop"
+    assert 0.9 <= loss["capture_s"] <= 1.0, loss
+
+
 @pytest.fixture(scope="module")
 def device():
     spec = DeviceSpec(

@@ -89,9 +89,13 @@ def test_calibration_is_subtracted(base):
 def test_undecodable_frames_are_counted_not_guessed(base):
     shown: list[int | None] = list(range(100))
     shown[40:45] = [None] * 5
+    shown[70] = None
     rep = run(base, shown)
-    assert rep.undecodable == 5
+    assert rep.undecodable == 6
     assert rep.dropped == [] and rep.repeated == []
+    assert rep.where()["frames_undecodable"] == (
+        "6 captured frames without a readable code: 5 frames at capture 1.60-1.76 s; 1 frame at capture 2.80-2.80 s"
+    )
 
 
 def test_three_two_cadence_is_not_a_defect(base):
