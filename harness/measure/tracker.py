@@ -95,18 +95,18 @@ class ReferenceReport:
                 for c, x, t0, t1 in self.repeated_at
             )
         if self.undecodable:
-            runs: list[list[float]] = []
+            gaps: list[list[float]] = []
             for t, c in zip(self.times, self.codes, strict=True):
                 if c is not None:
                     continue
-                if runs and len(runs[-1]) and t - runs[-1][-1] < 0.25:
-                    runs[-1].append(t)
+                if gaps and t - gaps[-1][-1] < 0.25:
+                    gaps[-1].append(t)
                 else:
-                    runs.append([t])
+                    gaps.append([t])
             out["frames_undecodable"] = (
                 f"{plural(self.undecodable, 'captured frame')} without a readable code: "
-                + "; ".join(f"{plural(len(r), 'frame')} at capture {r[0]:.2f}-{r[-1]:.2f} s" for r in runs[:10])
-                + ("; ..." if len(runs) > 10 else "")
+                + "; ".join(f"{plural(len(r), 'frame')} at capture {r[0]:.2f}-{r[-1]:.2f} s" for r in gaps[:10])
+                + ("; ..." if len(gaps) > 10 else "")
             )
         if self.out_of_order_at:
             out["frames_out_of_order"] = "; ".join(
