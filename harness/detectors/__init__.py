@@ -11,14 +11,16 @@ from harness.detectors import (  # noqa: F401  (registration)
     freeze,
     levels,
     solid,
+    stutter,
 )
 from harness.detectors.base import REGISTRY, Detector, create
 
 DEFAULT_DETECTORS = ("black_frames", "frozen_video", "audio_dropout", "solid_color")
 # Registered and benchmarked, not yet in the default set: block_corruption's model does not meet
-# its quality bar (README, "Block corruption"), nor audio_artifacts' (README, "Audio artifacts");
-# add them with `--detectors=+block_corruption,+audio_artifacts`.
-OPT_IN_DETECTORS = ("block_corruption", "audio_artifacts")
+# its quality bar (README, "Block corruption"), nor audio_artifacts' (README, "Audio artifacts"),
+# nor stutter's false-alarm rate on real footage (README, "Stutter"); add them with
+# `--detectors=+block_corruption,+audio_artifacts,+stutter`.
+OPT_IN_DETECTORS = ("block_corruption", "audio_artifacts", "stutter")
 
 
 def detector_set(spec: str | None) -> tuple[str, ...]:

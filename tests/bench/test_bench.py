@@ -97,6 +97,9 @@ def test_recipe_plan_is_deterministic_and_split() -> None:
         "solid_color",
         "bitstream_corruption",
         "block_corruption",
+        "drop_frames",  # stutter's: the cadence faults
+        "repeat_frames",
+        "stutter",
     }
     assert {x.defect for x in full} == set(IMPAIRMENTS) | {"none"}
     for x in full:
