@@ -12,6 +12,7 @@ baselines run with the settings below, chosen so that only the decision rule dif
 | ffmpeg freezedetect | freezedetect=d=0.5 (noise -60 dB default) | frozen_video |
 | ffmpeg silencedetect | silencedetect=d=0.1 (noise -60 dB default) | audio_dropout |
 | ffmpeg blockdetect | blockdetect score > 2.0 for >= 0.1 s | block_corruption |
+| ffmpeg mpdecimate | mpdecimate + showinfo: a run of dropped near-duplicates < 0.5 s | stutter |
 
 silencedetect keeps FFmpeg's own -60 dB, to show what its default does on quiet programme (ours
 is -70 dBFS). blockdetect has no event output: a frame counts when its per-frame score exceeds
@@ -59,7 +60,9 @@ BASELINES: dict[str, tuple[str, list[str]]] = {
     "ffmpeg freezedetect": ("frozen_video", ["-an", "-vf", "freezedetect=d=0.5"]),
     "ffmpeg silencedetect": ("audio_dropout", ["-vn", "-af", "silencedetect=d=0.1"]),
     "ffmpeg blockdetect": ("block_corruption", ["-an", "-vf", "blockdetect,metadata=mode=print:file=-"]),
+    "ffmpeg mpdecimate": ("stutter", ["-an", "-vf", "mpdecimate,showinfo"]),
 }
+HOLD_MAX_S = 0.5  # mpdecimate's longer runs of duplicates are freezes or still shots, not stutter
 
 
 def _has_filter(name: str) -> bool:
@@ -163,7 +166,21 @@ def run_baseline_frames(path: Path, name: str, duration_s: float, fps: float) ->
         return _pairs(r.stderr, "freeze_start", "freeze_end", duration_s), None
     if name == "ffmpeg silencedetect":
         return _pairs(r.stderr, "silence_start", "silence_end", duration_s), None
+    if name == "ffmpeg mpdecimate":
+        return _decimate_events(r.stderr, fps), None
     return _block_events(r.stdout, fps), np.asarray(_block_scores(r.stdout)[1]) > BLOCK_SCORE_THRESHOLD
+
+
+def _decimate_events(log: str, fps: float) -> list[Span]:
+    """Holds from the frames mpdecimate kept (showinfo prints those only): a gap of more than one
+    frame between two kept frames is a run of dropped near-duplicates, [first dropped, next kept)."""
+    kept = [float(x) for x in re.findall(r"pts_time:(-?[\d.]+)", log)]
+    step = 1.0 / fps
+    out: list[Span] = []
+    for a, b in zip(kept, kept[1:], strict=False):
+        if b - a > 1.5 * step and b - a - step < HOLD_MAX_S:
+            out.append((a + step, b))
+    return out
 
 
 @dataclass

@@ -51,6 +51,7 @@ irregular as a device's stutter; a capture of such a title reports them.
 | ambiguous | 2.5 | a frame changing by more than the hold limit but less than this many times it (and less than 1 level over it) is neither clearly held nor clearly new: the cadence test resyncs after it (no finding across it), as a guess either way would invent a cadence fault. |
 | motion_floor | 2.0 | least median activity for the cadence to be judged: below it (slow pans on flat pictures, a still with grain, a fade) a moving frame and a held one are too close to tell. |
 | reference_s | 2.0 | the history `ref` is taken from. |
+| cut_ratio | 5.0 | a frame changing by more than this many times `ref` is a cut: the history starts again after it (a bright shot's motion would make a dark shot's slow frames look held). |
 | max_hold_s | 0.5 | longer holds are freezes (`frozen_video`, min 0.5 s) or still moments, not stutter. |
 | rate_window_s | 2.0 | windows the content rate is counted in: 50 slots at 25 fps, enough to tell 24 fps from 25. |
 | rate_span_s | 15.0 | windows within this of a picture give its content rate: a stutter of a few seconds is outvoted, a change of cadence (a 30 fps trailer, then the 24 fps film) is followed. |
@@ -99,6 +100,7 @@ class StutterParams(Params):
     ambiguous: float = Field(2.5, ge=1)
     motion_floor: float = Field(2.0, ge=0)
     reference_s: float = Field(2.0, gt=0)
+    cut_ratio: float = Field(5.0, gt=1)
     max_hold_s: float = Field(0.5, gt=0)
     rate_window_s: float = Field(2.0, gt=0)
     rate_span_s: float = Field(15.0, gt=0)
@@ -162,23 +164,30 @@ class Stutter(Detector):
         unsure = np.zeros(n, bool)
         live: deque[tuple[float, float]] = deque()
         recent: deque[tuple[float, float]] = deque()  # every frame's activity, held or not
+        relearn = False  # after a cut, until `ref` is learnt again
         for i in range(n):
             while live and t[i] - live[0][0] > p.reference_s:
                 live.popleft()
             while recent and t[i] - recent[0][0] > p.reference_s:
                 recent.popleft()
             ref = float(np.median([v for _, v in live])) if len(live) >= 3 else 0.0
-            if (
-                len(recent) >= 5
-            ):  # where most frames are holds (3:2 at 60 Hz) the median alone would learn them as motion
+            if len(recent) >= 5:  # mostly holds (3:2 at 60 Hz): the median alone would learn them as motion
                 ref = max(ref, 0.5 * float(np.percentile([v for _, v in recent], 90)))
             x = float(a[i])
-            if np.isfinite(x) and not flat[i]:
+            if ref > 0 and x > p.cut_ratio * ref:  # a cut: the motion before it says nothing of the shot after
+                live.clear()
+                recent.clear()
+                ref, relearn = 0.0, True
+            elif np.isfinite(x) and not flat[i]:
                 recent.append((float(t[i]), x))
             limit = min(p.repeat_mad, max(p.exact_repeat_mad, p.repeat_rel * ref))
             repeat[i] = x <= limit
-            judged[i] = ref >= p.motion_floor and not flat[i]
-            unsure[i] = limit < x < min(p.ambiguous * limit, limit + 1.0)
+            relearn = relearn and len(live) < 3
+            if relearn and not flat[i]:  # the frames just after a cut: the stretch goes on, the test resyncs
+                judged[i] = unsure[i] = True
+            else:
+                judged[i] = ref >= p.motion_floor and not flat[i]
+                unsure[i] = limit < x < min(p.ambiguous * limit, limit + 1.0)
             if not repeat[i] and np.isfinite(x) and not flat[i]:
                 live.append((float(t[i]), x))
         return repeat, judged, unsure
@@ -282,30 +291,44 @@ class Stutter(Detector):
     def _rate_for(
         self, slots: list[int], share: float, fps: float, window: float, spacing: float | None = None
     ) -> float:
-        """The content rate (share of the output's) that explains the stretch's cadence best: of
-        the measured share snapped, and the common content rates within 3 % of it (full rate too
-        when it is within 3 %), the one leaving the fewest irregular pictures; ties go to the
-        measured share. The spacing of regular holds near the stretch gives one more candidate.
-        A window's share has steps of 1/50 at 25 fps: 23.976 and 24 fps, or a
-        share of 0.98 and full rate, are told apart by the cadence they leave."""
+        """The content rate (share of the output's) that explains the stretch's cadence best.
+
+        Common candidates: the measured share snapped, the output's own rate (share >= 0.97), the
+        common content rates within 5 % of the share, the rate implied by regularly spaced holds;
+        the one leaving the fewest irregular pictures wins, ties to the earlier. A window's share
+        has steps of 1/50 at 25 fps, so 23.976 and 24 fps, or a share of 0.98 and full rate, are
+        told apart by the cadence they leave. An uncommon rate (the share itself when nothing
+        common is near it, the stretch's least-squares slope) wins only if it leaves at least two
+        (and 10 %) fewer: a defect always leaves some irregular pictures, and some wrong period
+        always explains one or two of them away."""
+        common = {1.0, *(f / fps for f in COMMON_FPS)}
         first = snap_rate(share, fps)
-        cands = [1.0] if share >= 0.97 else []
-        if len(slots) > 10 and first not in [1.0, *(f / fps for f in COMMON_FPS)]:
-            # an uncommon content rate: its exact period from the stretch itself
-            slope = float(np.polyfit(np.arange(len(slots)), np.asarray(slots, np.float64), 1)[0])
-            if slope >= 1.0:
-                cands.append(1.0 / slope)
+        cands = [first] + ([1.0] if share >= 0.97 else [])
         cands += [f / fps for f in COMMON_FPS if f < fps * 0.985 and abs(f / fps - share) <= 0.05 * share]
         if spacing is not None:
             cands.append(snap_rate(1.0 - 1.0 / spacing, fps))
-        best, best_n = first, len(self._scan(slots, 1.0 / first, window))
-        for r in cands:
-            if best_n == 0:
-                break
-            n = len(self._scan(slots, 1.0 / r, window))
-            if n < best_n:
-                best, best_n = r, n
-        return best
+        odd = [r for r in cands if r not in common]
+        cands = [r for r in cands if r in common]
+        if len(slots) > 10 and (odd or not cands):
+            slope = float(np.polyfit(np.arange(len(slots)), np.asarray(slots, np.float64), 1)[0])
+            if slope >= 1.0:
+                odd.append(1.0 / slope)
+
+        def pick(rates: list[float]) -> tuple[float | None, int]:
+            best, best_n = None, 1 << 30
+            for r in rates:
+                n = len(self._scan(slots, 1.0 / r, window))
+                if n < best_n:
+                    best, best_n = r, n
+                if best_n == 0:
+                    break
+            return best, best_n
+
+        c, c_n = pick(cands)
+        o, o_n = pick(odd)
+        if c is None or (o is not None and o_n + max(2, 0.1 * c_n) <= c_n):
+            return o if o is not None else first
+        return c
 
     def findings(self) -> list[tuple[int, int, int, float]]:
         """(slot of the last picture before the irregular one, its slot, slots late (+) or early
