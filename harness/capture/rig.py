@@ -456,7 +456,7 @@ class Recording:
                 if getattr(video, "error", None):
                     break
                 time.sleep(0.01)
-            fps = float(self.meta.get("fps") or getattr(video, "format", {}).get("fps") or 0.0)
+            fps = float(getattr(video, "format", {}).get("fps") or 0.0)
             short = self._stop_at - self._last_video_t
             if fps > 0 and self._last_video_t <= self._stop_at and short > 1.5 / fps:
                 self._late_missing = (self._last_video_t, int(short * fps), video.late_s)

@@ -96,6 +96,21 @@ class Series:
         return a.astype(dtype) if dtype is not None else a
 
 
+def block_activity(
+    luma: np.ndarray, prev: np.ndarray | None, grid: int, subsample: int
+) -> tuple[np.ndarray, float | None]:
+    """A frame's coarse picture (every `subsample`-th pixel, cropped to a `grid` x `grid` block
+    split, int16) and its activity against `prev`: the largest mean absolute luma difference of
+    any block, or None when there is no `prev` of the same size (the first frame, a new size)."""
+    sub = luma[::subsample, ::subsample]
+    h, w = (sub.shape[0] // grid) * grid, (sub.shape[1] // grid) * grid
+    cur = sub[:h, :w].astype(np.int16)
+    if prev is None or prev.shape != cur.shape:
+        return cur, None
+    block = np.abs(cur - prev).reshape(grid, h // grid, grid, w // grid).mean(axis=(1, 3))
+    return cur, float(block.max())
+
+
 class RunTracker:
     """Turns a flag per sample (frame or audio window) into [start, end) runs of a minimum length.
 

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from harness.detectors.base import Detector, Params, RunTracker, Series
+from harness.detectors.base import Detector, Params, RunTracker, Series, block_activity
 from harness.events import Event
 from harness.media import Frame
 
@@ -68,22 +68,15 @@ class FrozenVideo(Detector):
 
     def feed_video(self, frame: Frame) -> None:
         p = self.params
-        sub: np.ndarray = frame.luma[:: p.subsample, :: p.subsample]
-        g = p.grid
-        h, w = (sub.shape[0] // g) * g, (sub.shape[1] // g) * g
-        cur = sub[:h, :w].astype(np.int16)
-        if self._prev is None or self._prev.shape != cur.shape:
-            self._prev = cur
-            self._t.append(frame.pts_s)
+        cur, act = block_activity(frame.luma, self._prev, p.grid, p.subsample)
+        self._prev = cur
+        self._t.append(frame.pts_s)
+        if act is None:
             self._motion.append(float("inf"))  # the first frame (or a new size) is not a repeat of anything
             self._flat.append(False)
             return
-        diff = np.abs(cur - self._prev)
-        block = diff.reshape(g, h // g, g, w // g).mean(axis=(1, 3))
-        self._t.append(frame.pts_s)
-        self._motion.append(float(block.max()))
+        self._motion.append(act)
         self._flat.append(float(cur.std()) < p.min_spatial_std)
-        self._prev = cur
 
     def still_mask(self) -> np.ndarray:
         """Per frame: does it repeat the frame before (see the module doc)? Also fills the threshold signal."""

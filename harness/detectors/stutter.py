@@ -71,7 +71,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from harness.detectors.base import Detector, Params, Series
+from harness.detectors.base import Detector, Params, Series, block_activity
 from harness.events import Event
 from harness.media import Frame
 
@@ -137,21 +137,15 @@ class Stutter(Detector):
         self._repeat: np.ndarray = np.zeros(0, bool)
         self._judged: np.ndarray = np.zeros(0, bool)
         self._rate: np.ndarray = np.zeros(0)
+        self._unsure: np.ndarray = np.zeros(0, np.int64)  # frames neither held nor new (set by findings)
 
     def feed_video(self, frame: Frame) -> None:
         p = self.params
-        sub: np.ndarray = frame.luma[:: p.subsample, :: p.subsample]
-        g = p.grid
-        h, w = (sub.shape[0] // g) * g, (sub.shape[1] // g) * g
-        cur = sub[:h, :w].astype(np.int16)
+        cur, act = block_activity(frame.luma, self._prev, p.grid, p.subsample)
+        self._prev = cur
         self._t.append(frame.pts_s)
         self._flat.append(float(cur.std()) < p.min_spatial_std)
-        if self._prev is None or self._prev.shape != cur.shape:
-            self._act.append(np.inf)  # the first frame (or a new size) is a new picture
-        else:
-            block = np.abs(cur - self._prev).reshape(g, h // g, g, w // g).mean(axis=(1, 3))
-            self._act.append(float(block.max()))
-        self._prev = cur
+        self._act.append(np.inf if act is None else act)  # the first frame (or a new size) is a new picture
 
     # ---- decisions -------------------------------------------------------------------------
     def _holds(self, t: np.ndarray, a: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -239,7 +233,7 @@ class Stutter(Detector):
         lo: deque[tuple[int, float]] = deque()  # (slot, residual), residuals increasing: the window's min first
         hi: deque[tuple[int, float]] = deque()  # residuals decreasing: the window's max first
         out: list[tuple[int, int, bool]] = []
-        unsure = getattr(self, "_unsure", np.zeros(0, np.int64))
+        unsure = self._unsure
         for k, s in enumerate(slots):
             e = s - k * period
             if k and len(unsure):
