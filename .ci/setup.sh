@@ -18,6 +18,7 @@ command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)  # bench music with 
 [ -e /usr/share/sounds/alsa/Front_Left.wav ] || need+=(alsa-utils)  # recorded voice prompts for the bench
 [ -e /usr/share/sounds/sf2/TimGM6mb.sf2 ] || need+=(timgm6mb-soundfont)  # a second GM soundfont (GPL-2): the audio model's test music
 [ -e /usr/share/sounds/freedesktop/stereo/bell.oga ] || need+=(sound-theme-freedesktop)  # recorded voice and effects (CC-BY-SA / GPL)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)  # the simulated TV's caption font
 if ((${#need[@]})); then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -29,4 +30,7 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev,train]'  # train: torch (CPU build, from local disk) for `vqa train` and its test
+# The caption OCR model (PP-OCRv4 recogniser, Apache-2.0) ships in this wheel; only the .onnx file is
+# read (harness/ml/ocr.py). Without --no-deps it pulls opencv-python 5.x over our headless 4.x.
+.venv/bin/python -m pip install -q --no-deps rapidocr_onnxruntime==1.4.4
 .venv/bin/vqa reference build --suite

@@ -39,6 +39,7 @@ KEYCODES: dict[str, str] = {
     "volume_down": "KEYCODE_VOLUME_DOWN",
     "mute": "KEYCODE_VOLUME_MUTE",
     "info": "KEYCODE_INFO",
+    "captions": "KEYCODE_CAPTIONS",
     "menu": "KEYCODE_MENU",
     **{str(d): f"KEYCODE_{d}" for d in range(10)},
 }

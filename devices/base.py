@@ -32,6 +32,7 @@ KEYS = frozenset(
         "mute",
         "info",
         "menu",
+        "captions",  # closed captions / subtitles on or off (CC, SUBTITLE)
     ]
     + [str(d) for d in range(10)]
 )
@@ -61,6 +62,7 @@ class Device(ABC):
     def __init__(self, spec: DeviceSpec):
         self.spec = spec
         self._listeners: list[KeyListener] = []
+        self._captions_on = False  # what this harness last set: devices tagged `captions` start off
 
     @property
     def name(self) -> str:
@@ -97,6 +99,21 @@ class Device(ABC):
     @abstractmethod
     def launch(self, title_id: str) -> None:
         """Start playing a title (deep link where the platform has one, else navigation)."""
+
+    def set_captions(self, on: bool) -> None:
+        """Turn captions on or off. The `captions` key toggles them, so it is pressed only when the
+        state this harness last set differs (devices tagged `captions` start with them off); a
+        device that can report its caption state overrides `captions_state`."""
+        state = self.captions_state()
+        if state is None:
+            state = self._captions_on
+        if state != on:
+            self.press("captions")
+        self._captions_on = on
+
+    def captions_state(self) -> bool | None:
+        """Whether captions are on, where the platform can tell; None where it cannot."""
+        return None
 
     def status(self) -> PlayerStatus | None:
         """The player's own state, or None where the platform cannot report it."""

@@ -38,6 +38,7 @@ KEY_NAMES: dict[str, str] = {
     "volume_down": "KEY_VOLUMEDOWN",
     "mute": "KEY_MUTE",
     "info": "KEY_INFO",
+    "captions": "KEY_SUBTITLE",
     "menu": "KEY_MENU",
     **{str(d): f"KEY_{d}" for d in range(10)},
 }

@@ -29,8 +29,11 @@ from harness.config import DeviceSpec, FaultSpec, SimulatorSpec
 from harness.impairments import audio as audio_faults
 from harness.impairments import video as video_faults
 from harness.impairments.bitstream import damage_frames
+from harness.impairments.captions import schedule as caption_schedule
 from harness.impairments.common import AudioClip, VideoClip
+from harness.measure.captions import CaptionTrack
 from harness.measure.framecode import LAYOUT
+from harness.reference import captions as caption_renderer
 from harness.reference.titles import Title, TitleError, ensure_titles
 
 AUDIO_RATE = 48000
@@ -323,6 +326,8 @@ class SimulatedDevice(Device):
         self._reset_cadence()
         self.frames_late = 0  # frames the late_player_skips fault skipped
         self._catching_up = False
+        self.captions_on = self.sim.captions
+        self._captions: CaptionTrack | None = None  # the playing title's, faults applied
 
     @property
     def rig(self) -> CaptureRig:
@@ -440,6 +445,9 @@ class SimulatedDevice(Device):
 
     def _key(self, key: str, at: float) -> None:
         st = self.state
+        if key == "captions":  # in any state, as a remote's CC key
+            self.captions_on = not self.captions_on
+            return
         if st == "home":
             if key in ("left", "up"):
                 self.focus = (self.focus - 1) % len(self.titles)
@@ -512,12 +520,32 @@ class SimulatedDevice(Device):
                 self._decoder = _TitleDecoder(title)
                 self._audio = title_sound(title, self.sim.faults)
         self._damage.prepare_in_background(title)  # at once when launch() has prepared it
+        self._captions = self._caption_track(title)
         self.title = title
         self.position_s = position
         self._held = None
         self._reset_cadence()
         self.state = "loading"
         self._until = at + self.sim.startup_delay_s
+
+    def captions_state(self) -> bool | None:
+        return self.captions_on
+
+    def _caption_track(self, title: Title) -> CaptionTrack | None:
+        try:
+            cues = caption_renderer.title_cues(title.id)
+        except caption_renderer.CaptionError:
+            return None  # a broken cue file: no captions, as a player that cannot parse them
+        if not cues:
+            return None
+        return CaptionTrack(caption_schedule(cues, self.sim.faults, title.duration_s))
+
+    def _captioned(self, img: np.ndarray | None, pos: float) -> np.ndarray | None:
+        """The picture with the caption on screen at title position `pos` (captions on)."""
+        if img is None or not self.captions_on or self._captions is None:
+            return img
+        text = self._captions.at(pos)
+        return img if text is None else caption_renderer.draw(img, text)
 
     def _seek(self, delta: float, at: float) -> None:
         assert self.title is not None
@@ -634,7 +662,7 @@ class SimulatedDevice(Device):
         assert self._decoder is not None and self._audio is not None
         if st in ("paused", "seeking"):
             still = self._held if self._held is not None else self._picture(int(round(self.position_s * fps)))
-            return still, silence
+            return self._captioned(still, self.position_s), silence
         # playing
         pos = self.position_s
         if pos >= self.title.duration_s - 1e-6:
@@ -665,7 +693,7 @@ class SimulatedDevice(Device):
         if self._fault("audio_dropout", pos) is not None:
             snd[:] = 0.0
         self.position_s = pos + 1.0 / fps
-        return img, snd
+        return self._captioned(img, pos), snd
 
     def _picture(self, index: int) -> np.ndarray:
         """Title frame `index` as the device shows it: inside a block_corruption window, what its

@@ -12,8 +12,10 @@ import numpy as np
 
 from harness.detectors import DEFAULT_DETECTORS, REGISTRY, Detector, create
 from harness.events import Event
+from harness.measure import captions as capm
 from harness.measure.tracker import ReferenceReport, ReferenceTracker
-from harness.media import Frame, MediaInfo, MediaReader
+from harness.media import Frame, MediaError, MediaInfo, MediaReader
+from harness.reference.captions import CaptionError, cue_path, title_cues
 from harness.reference.titles import load_manifest
 
 
@@ -27,6 +29,7 @@ class AnalysisResult:
     reasons: list[str] = field(default_factory=list)
     reference: ReferenceReport | None = None
     reference_id: str | None = None
+    captions: dict[str, Any] | None = None  # what the caption reader saw, and each cue's result
 
     def signals(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -52,6 +55,8 @@ class AnalysisResult:
             d["reasons"] = self.reasons
         if self.reference is not None:
             d["reference"] = {"title": self.reference_id, **self.reference.to_dict()}
+        if self.captions is not None:
+            d["captions"] = self.captions
         return d
 
     def to_json(self) -> str:
@@ -73,11 +78,16 @@ def analyze(
     progress: Callable[[float, float], None] | None = None,
     reference: str | None = None,
     ignore: Sequence[tuple[float, float]] = (),
+    captions: str | Path | None = None,
 ) -> AnalysisResult:
     """Run detectors over `path` (media file or capture bundle). Raises MediaError on bad input.
 
     The verdict here is the plain one (`fail` when any event was found); scenario policies in
     `harness.suite.verdict` decide what counts in a suite.
+
+    `captions`: a WebVTT file to check the captions against, or "reference" for the reference
+    title's own cue file; None checks them when the capture's meta.json says captions were on.
+    Running the `captions` detector without cues reports what captions showed, and no events.
     """
     reader = MediaReader(path)
     tracker = None
@@ -90,6 +100,11 @@ def analyze(
         tracker = ReferenceTracker(man["fps"], [e["frame"] for e in man["sync"]["events"]], cal, ignore)
         identity = "identity" in man["sync"]
     names = list(DEFAULT_DETECTORS if detectors is None else detectors)
+    cues, cue_source = _cues(captions, reader, reference)
+    if cues is not None and "captions" not in names:
+        names.append("captions")
+    if reference and "captions" in names:
+        params = {**(params or {}), "captions": {"skip_framecode": True, **(params or {}).get("captions", {})}}
     dets = [create(n, _params(n, (params or {}).get(n), identity)) for n in names]
     video = [d for d in dets if d.consumes == "video"]
     audio = [d for d in dets if d.consumes == "audio"]
@@ -122,4 +137,85 @@ def analyze(
         result.reference = tracker.finish()
         result.reference_id = str(reference)
         result.measurements.update(result.reference.measurements())
+    if "captions" in names:
+        _check_captions(result, cues, cue_source, tracker.fps if tracker is not None else None)
     return result
+
+
+def _cues(
+    captions: str | Path | None, reader: MediaReader, reference: str | None
+) -> tuple[list[capm.Cue] | None, str | None]:
+    """The cues to check captions against, and where they came from (None: no check)."""
+    want = captions
+    if want is None and (reader.meta or {}).get("captions") is True:
+        want = "reference"
+    if want is None:
+        return None, None
+    if str(want) == "reference":
+        if not reference:
+            raise MediaError(f"{reader.path}: --captions reference needs a reference title (--reference TITLE)")
+        try:
+            cues = title_cues(reference)
+        except CaptionError as e:
+            raise MediaError(str(e)) from None
+        if cues is None:
+            raise MediaError(f"reference title {reference} has no cue file ({cue_path(reference)})")
+        return cues, str(cue_path(reference))
+    try:
+        return capm.load_vtt(want), str(want)
+    except capm.CueError as e:
+        raise MediaError(str(e)) from None
+
+
+def _check_captions(
+    result: AnalysisResult, cues: list[capm.Cue] | None, source: str | None, title_fps: float | None
+) -> None:
+    reader = result.detector("captions")
+    shown: list[capm.Shown] = reader.shown  # type: ignore[attr-defined]
+    if title_fps is not None and result.reference is not None:
+        codes, times = result.reference.codes, result.reference.times
+        fps = title_fps
+        decoded = [c for c in codes if c is not None]
+        lo, hi = (min(decoded), max(decoded)) if decoded else (0, 0)
+    else:  # the file's own timeline is the cues' timeline
+        fps = float((result.media.video or {}).get("fps") or 25.0)
+        times = sorted({t for s in shown for t in (s.start_s, s.end_s)})
+        codes = [int(round(t * fps)) for t in times]
+        lo, hi = 0, int(result.media.duration_s * fps)
+    capm.title_frames(shown, codes, times)
+    out: dict[str, Any] = {"shown": [s.to_dict() for s in shown], "ocr_calls": reader.ocr_calls}  # type: ignore[attr-defined]
+    if cues is not None:
+        # only cues the recording covers whole (with room to be late or early) are judged
+        slack = capm.CaptionPolicy().timing_frames + 1
+        judged = [c for c in cues if c.frames(fps)[0] - slack >= lo and c.frames(fps)[1] + slack <= hi]
+        results, extra = capm.compare(judged, shown, fps)
+        events = capm.caption_events(results, codes, times, fps)
+        result.events = sorted([*result.events, *events], key=lambda e: (e.start_s, e.type))
+        if events:
+            result.verdict = "fail"
+        out.update(
+            {
+                "cues_from": source,
+                "fps": fps,
+                "title_frames_recorded": [lo, hi],
+                "cues_outside_recording": [c.index for c in cues if c not in judged],
+                "cues": [r.to_dict(fps) for r in results],
+                "unmatched": [s.to_dict() for s in extra],
+            }
+        )
+        result.measurements.update(_caption_measurements(results, fps))
+    result.captions = out
+
+
+def _caption_measurements(results: list[capm.CueResult], fps: float) -> dict[str, float]:
+    shown = [r for r in results if r.shown is not None]
+    starts = [abs(r.start_error_frames or 0) for r in shown]
+    ends = [abs(r.end_error_frames or 0) for r in shown]
+    cers = [r.cer or 0.0 for r in shown]
+    return {
+        "captions_cues": float(len(results)),
+        "captions_missing": float(len(results) - len(shown)),
+        "captions_start_error_max_ms": max(starts, default=0) / fps * 1000,
+        "captions_end_error_max_ms": max(ends, default=0) / fps * 1000,
+        "captions_cer_max": max(cers, default=0.0),
+    }

@@ -97,10 +97,21 @@ class FaultSpec(_Strict):
         "channel_swap",
         "phase_invert",
         "level_jump",
+        # captions (harness.impairments.captions): the cues starting in [at_s, at_s + duration_s)
+        # (duration 0: every cue) shown offset_ms late (negative: early), not shown, shown with
+        # `severity` of their words wrong, or not cleared at their end; captions_off: the captions
+        # setting does nothing
+        "caption_offset",
+        "caption_missing",
+        "caption_garbled",
+        "caption_stuck",
+        "captions_off",
     ]
     at_s: float = Field(0.0, ge=0)
     duration_s: float = Field(0.0, ge=0, description="0 with av_offset means for the whole title")
-    offset_ms: float = Field(0.0, ge=-2000, le=2000, description="av_offset: positive = audio late")
+    offset_ms: float = Field(
+        0.0, ge=-2000, le=2000, description="av_offset: positive = audio late; caption_offset: positive = shown late"
+    )
     drift_ms_per_min: float = Field(0.0, ge=-1000, le=1000, description="av_offset: added per minute of title")
     count: int = Field(1, ge=1, le=1000, description="drop_frames / repeat_frames / capture_loss: how many frames")
     severity: float = Field(
@@ -154,6 +165,7 @@ class SimulatorSpec(_Strict):
     seek_step_s: float = Field(10.0, gt=0)
     seek_rebuffer_s: float = Field(0.3, ge=0, description="picture held, sound muted while a seek buffers")
     faults: list[FaultSpec] = Field(default_factory=list)
+    captions: bool = Field(False, description="captions on from power-up (the `captions` key toggles them)")
     stream: StreamSpec | None = Field(None, description="send output over UDP + PulseAudio instead of in-process")
 
 

@@ -100,7 +100,7 @@ def test_devices_lists_inventory():
     r = vqa("devices")
     assert r.returncode == 0
     names = [line.split()[0] for line in r.stdout.splitlines()]
-    assert names == ["sim-tv01", "sim-tv02", "sim-tv03", "sim-tv04", "sim-tv05", "sim-tv06"]
+    assert names == ["sim-tv01", "sim-tv02", "sim-tv03", "sim-tv04", "sim-tv05", "sim-tv06", "sim-tv07"]
 
 
 def test_devices_bad_inventory_is_one_line(tmp_path):

@@ -15,6 +15,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from harness.analysis import analyze
     from harness.detectors import DEFAULT_DETECTORS, REGISTRY
     from harness.media import MediaError
+    from harness.ml.ocr import OcrError
     from harness.ml.registry import ModelError
     from harness.reference.titles import TitleError
 
@@ -33,8 +34,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             prog.update(task, completed=min(1.0, t / total) if total else 0.0)
 
         try:
-            result = analyze(args.media, names, progress=cb, reference=args.reference)
-        except (MediaError, TitleError, ModelError) as e:
+            result = analyze(args.media, names, progress=cb, reference=args.reference, captions=args.captions)
+        except (MediaError, TitleError, ModelError, OcrError) as e:
             raise CliError(str(e)) from None
     for w in result.media.decode_errors:
         print(f"vqa: warning: {w} (analysed what could be decoded)", file=sys.stderr)
@@ -54,6 +55,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for ev in result.events:
             span = f"{ev.start_s:8.2f} - {ev.end_s:8.2f} s"
             print(f"  {ev.type:<15} {span}  ({ev.duration_s:.2f} s, confidence {ev.confidence:.2f})")
+            if ev.type.startswith("caption_"):
+                print(f"    {ev.details['summary']}")
+        if result.captions is not None and "cues" not in result.captions:
+            for c in result.captions["shown"]:  # no cue file: what the picture showed
+                text = c["text"].replace("\n", " / ")
+                print(f"  caption {c['start_s']:8.2f} - {c['end_s']:8.2f} s  {text}")
         for k, val in result.measurements.items():
             print(f"  {k:<24} {val:10.3f}")
         if result.reference is not None:
@@ -93,5 +100,10 @@ def register(sub: Any) -> None:
         help="comma-separated detector names (default: the default set); +name adds one, e.g. +block_corruption",
     )
     a.add_argument("--reference", help="reference title the capture shows (frame-code measurements)")
+    a.add_argument(
+        "--captions",
+        metavar="CUES.vtt",
+        help="check the captions shown against a WebVTT cue file ('reference': the reference title's own)",
+    )
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     a.set_defaults(func=cmd_analyze)

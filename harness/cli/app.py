@@ -14,6 +14,7 @@ return an exit code and raise CliError for bad input.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import signal
 import sys
@@ -49,9 +50,16 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    previous = (
-        signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
-    )
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    dumps = False
+    if main_thread and hasattr(signal, "SIGUSR1"):
+        # `kill -USR1 PID` prints every thread's stack to stderr: for a command that seems stuck
+        try:
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
+            dumps = True
+        except (OSError, ValueError, AttributeError):  # stderr is no file (called in-process, captured)
+            pass
     try:
         return int(args.func(args))
     except CliError as e:
@@ -64,3 +72,5 @@ def main(argv: list[str] | None = None) -> int:
         release_devices()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if dumps:
+            faulthandler.unregister(signal.SIGUSR1)

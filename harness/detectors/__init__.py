@@ -7,6 +7,7 @@ from harness.detectors import (  # noqa: F401  (registration)
     artifacts,
     black,
     block,
+    captions,
     dropout,
     freeze,
     levels,

@@ -64,6 +64,9 @@ CATEGORIES = [
         "frames_out_of_order",
         "seek_error_s",
         "seek_time_s",
+        "caption_missing",
+        "caption_timing",
+        "caption_text",
     )
 ] + [
     {"name": "Harness or device error", "matchedStatuses": ["broken"]},

@@ -127,6 +127,8 @@ def event_frames(media: Path, events: Sequence[Event], out_dir: Path) -> list[tu
             from harness.detectors.block import decode_map
 
             img = heatmap_overlay(img, decode_map(heat), e.details.get("region"))
+        if e.type.startswith("caption_"):
+            img = caption_panel(img, e)
         label = f"{e.type} {e.start_s:.2f}-{e.end_s:.2f} s (frame at {t:.2f} s)"
         if "peak_area_ratio" in e.details:
             label += f", area {e.details['peak_area_ratio']:.2f}"
@@ -136,6 +138,41 @@ def event_frames(media: Path, events: Sequence[Event], out_dir: Path) -> list[tu
         cv2.imwrite(str(p), img)
         out.append((e, p))
     return out
+
+
+def caption_panel(img: np.ndarray, e: Event) -> np.ndarray:
+    """The captured frame with a panel beneath it: the cue's expected text and frames, what the
+    picture showed, and the timing errors, in the caption font (any script the cue uses)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from harness.reference.captions import CaptionError, font_path
+
+    d = e.details
+    lines = [f"expected (cue {d.get('cue')}, title frames {d.get('expected_frames')}):"]
+    lines += ["    " + x for x in str(d.get("expected_text", "")).split("\n")]
+    if "shown_text" in d:
+        lines.append(f"shown (title frames {d.get('shown_frames')}, OCR confidence {d.get('ocr_confidence', 0):.2f}):")
+        lines += ["    " + x for x in str(d["shown_text"]).split("\n")]
+    else:
+        lines.append("shown: nothing")
+    if "start_error_ms" in d:
+        lines.append(
+            f"start {d['start_error_ms']:+d} ms ({d['start_error_frames']:+d} frames), "
+            f"end {d['end_error_ms']:+d} ms ({d['end_error_frames']:+d} frames); limit {d.get('limit_frames')} frames"
+        )
+    if "cer" in d:
+        lines.append(f"character error rate {d['cer']:.3f} (limit {d.get('limit_cer')})")
+    h, w = img.shape[:2]
+    size = max(14, h // 30)
+    try:
+        font: Any = ImageFont.truetype(str(font_path()), size)
+    except CaptionError:
+        font = ImageFont.load_default()
+    panel = Image.new("RGB", (w, int(len(lines) * size * 1.35 + size)), (24, 24, 24))
+    draw = ImageDraw.Draw(panel)
+    for k, line in enumerate(lines):
+        draw.text((size, size // 2 + int(k * size * 1.35)), line, fill=(235, 235, 235), font=font)
+    return np.vstack([img, np.asarray(panel)[:, :, ::-1]])
 
 
 def cadence_frames(

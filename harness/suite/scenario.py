@@ -54,17 +54,20 @@ class Scenario:
         self.recording: Recording | None = None
 
     @contextmanager
-    def record(self, label: str = "capture") -> Iterator[Recording]:
-        """Record the device while the block runs; key presses and player status become markers."""
+    def record(self, label: str = "capture", captions: bool = False) -> Iterator[Recording]:
+        """Record the device while the block runs; key presses and player status become markers.
+        `captions`: captions are on, so the analysis checks them against the title's cues."""
         self._n += 1
         bundle = self.bundle_root / (label if self._n == 1 else f"{label}{self._n}")
-        meta = {
+        meta: dict[str, Any] = {
             "device": self.device.name,
             "device_kind": self.device.spec.kind,
             "control": self.device.spec.control,
             "title": self.title.id if self.title else None,
             "scenario": self.bundle_root.name,
         }
+        if captions:
+            meta["captions"] = True
         rec = self.device.rig.start(bundle, meta)
         self.recording = rec
 

@@ -92,7 +92,14 @@ def test_a_signal_during_a_recording_closes_the_bundle_and_leaves_no_process(rep
     if device == "sim-tv03":
         assert children, "the streamed TV's sound player should be running"
     p.send_signal(sig)
-    stdout, stderr = (x.decode() for x in p.communicate(timeout=30))
+    try:
+        stdout, stderr = (x.decode() for x in p.communicate(timeout=30))
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGUSR1)  # every thread's stack, to say where it is stuck
+        time.sleep(2)
+        p.kill()
+        _, err = p.communicate()
+        pytest.fail(f"{device} did not exit within 30 s of {sig.name}:\n{err.decode()[-6000:]}")
     assert p.returncode == 130, stdout + stderr
     assert "Traceback" not in stderr
     assert "vqa: interrupted" in stderr and f"the recording so far is in {out}" in stderr

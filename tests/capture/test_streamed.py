@@ -168,7 +168,7 @@ def test_release_suites_pass_on_the_streamed_device(pulse_server, repo, tmp_path
     ]
     r = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    assert "5 passed" in r.stdout
+    assert "6 passed" in r.stdout  # 5 scenarios and captions
     metas = [json.loads(p.read_text()) for p in (tmp_path / "captures").rglob("meta.json")]
     assert metas and all(m["rig"]["video"]["backend"] == "opencv" for m in metas)
 

@@ -44,9 +44,9 @@ def clean_run(repo, tmp_path_factory):
 def test_clean_device_passes_every_scenario(clean_run):
     tmp, r = clean_run
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    assert re.search(r"\b10 passed\b", r.stdout), r.stdout[-1000:]  # 5 scenarios x 2 titles
+    assert re.search(r"\b12 passed\b", r.stdout), r.stdout[-1000:]  # 6 scenarios x 2 titles
     bundles = sorted(p.parent for p in (tmp / "captures").rglob("meta.json"))
-    assert len(bundles) == 10
+    assert len(bundles) == 12
     for b in bundles:
         meta = json.loads((b / "meta.json").read_text())
         assert meta["complete"] and meta["device"] == "sim-tv01"
@@ -56,7 +56,7 @@ def test_clean_device_passes_every_scenario(clean_run):
 def test_allure_results_carry_labels_and_evidence(clean_run):
     tmp, _ = clean_run
     results = [json.loads(p.read_text()) for p in (tmp / "results").glob("*-result.json")]
-    assert len(results) == 10
+    assert len(results) == 12
     for res in results:
         labels = {(x["name"], x["value"]) for x in res["labels"]}
         assert ("device", "sim-tv01") in labels
@@ -186,3 +186,27 @@ def test_timing_faults_fail_naming_the_measurement_and_its_limit(repo, tmp_path)
     }
     assert f"title frames {gap[1]}-{gap[2]} dropped" in names, sorted(names)
     assert re.search(r"seek_time_s = 2\.\d+ s exceeds the limit 2\.0 s", out), out[-3000:]
+
+
+def test_caption_faults_fail_naming_each_cue_and_its_error(repo, tmp_path):
+    """sim-tv07's caption renderer shows the cue of 4-5 s 250 ms late, never shows the one of
+    10-11 s, garbles the one of 12-13 s and leaves the one of 17-18.5 s on screen until the next:
+    each is reported with its cue and, for timing, an error within one frame of the injected one."""
+    r = run_suites(repo, tmp_path, "sim-tv07", "-k", "captions", "--titles=bbb-720p25")
+    assert r.returncode == 1, r.stdout[-3000:]
+    out = r.stdout
+    # bbb-720p25's cues: 2 at 4.8 s, 3 at 10.4 s, 4 at 12.4 s, 5 at 18.0-21.2 s (the next at 22.0 s)
+    late = re.search(r"cue 2 shown \+(\d+) ms at its start, \+(\d+) ms at its end", out)
+    assert late and all(abs(int(x) - 250) <= 40 for x in late.groups()), out[-3000:]
+    assert "cue 3 never shown" in out, out[-3000:]
+    assert re.search(r"caption_text at [\d.]+-[\d.]+ s of the capture .*cue 4 reads", out), out[-3000:]
+    stuck = re.search(r"cue 5 shown \+(-?\d+) ms at its start, \+(\d+) ms at its end", out)
+    assert stuck and abs(int(stuck[1])) <= 40 and abs(int(stuck[2]) - 800) <= 40, out[-3000:]
+    for clean in ("cue 1 ", "cue 6 ", "black_frames at", "frames_dropped ="):
+        assert clean not in out, out[-3000:]
+    names = {
+        a["name"]
+        for f in (tmp_path / "results").glob("*-result.json")
+        for a in json.loads(f.read_text()).get("attachments", [])
+    }
+    assert any(n.startswith("caption_missing") for n in names), sorted(names)
