@@ -86,7 +86,8 @@ def analyze(
     `harness.suite.verdict` decide what counts in a suite.
 
     `captions`: a WebVTT file to check the captions against, or "reference" for the reference
-    title's own cue file; None checks them when the capture's meta.json says captions were on.
+    title's own cue file, "off" for no check; None checks them when the capture's meta.json says
+    captions were on.
     Running the `captions` detector without cues reports what captions showed, and no events.
     """
     reader = MediaReader(path)
@@ -149,7 +150,7 @@ def _cues(
     want = captions
     if want is None and (reader.meta or {}).get("captions") is True:
         want = "reference"
-    if want is None:
+    if want is None or str(want) == "off":
         return None, None
     if str(want) == "reference":
         if not reference:

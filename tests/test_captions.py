@@ -137,12 +137,15 @@ def test_compare_scores_timing_text_and_missing_against_the_cues():
     shown = [
         Shown(0, 0, "Good morning, meadow!", 0.99, first_frame=26, last_frame=74),  # 1 frame late: ok
         Shown(0, 0, "Three apples\nand two bears.", 0.99, first_frame=100, last_frame=149),  # 1 char: ok
-        Shown(0, 0, "Something else entirely", 0.99, first_frame=175, last_frame=224),
+        Shown(0, 0, "Something else entirely", 0.99, first_frame=240, last_frame=280),  # after cue 3
     ]
     res, extra = compare(CUES, shown, fps)
     assert res[0].problems == [] and res[0].start_error_frames == 1
     assert res[1].problems == [] and 0 < (res[1].cer or 0) < 0.05
     assert res[2].problems == ["missing"] and [s.text for s in extra] == ["Something else entirely"]
+    # other words over most of the cue's own time: that cue, garbled beyond recognition
+    res, extra = compare(CUES[2:], [Shown(0, 0, "Something else", 0.99, first_frame=176, last_frame=226)], fps)
+    assert res[0].problems == ["text"] and not extra
 
 
 def test_title_frames_come_from_the_frame_codes_on_the_same_frames():

@@ -103,7 +103,8 @@ def register(sub: Any) -> None:
     a.add_argument(
         "--captions",
         metavar="CUES.vtt",
-        help="check the captions shown against a WebVTT cue file ('reference': the reference title's own)",
+        help="check the captions shown against a WebVTT cue file ('reference': the reference title's own; "
+        "'off': no check, even for a capture recorded with captions on)",
     )
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     a.set_defaults(func=cmd_analyze)

@@ -196,6 +196,16 @@ def cmd_bench_artifacts(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def cmd_bench_captions(args: argparse.Namespace) -> int:
+    from harness.bench.captions import run, table
+
+    rep = run(quick=args.quick, clips=args.clips, seed=args.seed)
+    print(table(rep["summary"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rep, indent=2, default=str) + "\n")
+    return EXIT_CLEAN
+
+
 def cmd_bench_speed(args: argparse.Namespace) -> int:
     from harness.bench.speed import run
 
@@ -286,6 +296,14 @@ def register(subparsers: Any) -> None:
     ar.add_argument("--clips", type=int, default=20, help="impaired 10 s clips per class (default 20)")
     ar.add_argument("--json", metavar="OUT", help="write the results as JSON")
     ar.set_defaults(func=cmd_bench_artifacts)
+    ca = bs.add_parser(
+        "captions", help="caption check on captioned titles with late, early, missing, garbled and stuck cues"
+    )
+    ca.add_argument("--quick", action="store_true", help="one title, 3 clips of 20 s (a few minutes)")
+    ca.add_argument("--clips", type=int, help="clips per title (default 9; quick 3), the first one clean")
+    ca.add_argument("--seed", type=int, default=0, help="which cues are faulted and how (default 0)")
+    ca.add_argument("--json", metavar="OUT", help="write the summary and every cue's row as JSON")
+    ca.set_defaults(func=cmd_bench_captions)
     so = bs.add_parser("soak", help="play, record and analyse the simulated TV for N minutes; RSS, threads, files")
     so.add_argument("--minutes", type=float, default=60.0, help="how long (default 60)")
     so.add_argument("--device", default="sim-tv01", help="a simulated device from the inventory (default sim-tv01)")

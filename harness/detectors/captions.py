@@ -20,9 +20,10 @@ Per frame (half resolution, the caption band only, about 0.5 ms at 720p):
    (a new cue, or the caption cleared); the background moving behind a box, or compression noise,
    moves a few stroke pixels only.
 
-Each caption (a run of frames with one text) is OCR'd once, on its third frame (its first two
-may catch a renderer's fade), at full resolution, one crop per line, with the PP-OCRv4
-recogniser (`harness.ml.ocr`). A run whose lines read with a mean confidence under
+Each caption (a run of frames with one text) is OCR'd on its third frame (its first two may
+catch a renderer's fade) and, when it lasts that long, on its fifteenth, at full resolution, one
+crop per line, with the PP-OCRv4 recogniser (`harness.ml.ocr`); the more confident reading is
+kept, and of runs merged into one caption, the most confident. A run whose lines read with a mean confidence under
 `min_confidence`, or with fewer than 2 letters or digits, was not text (a bright texture that
 passed the stroke test) and is dropped. Consecutive runs that read the same (CER <= 0.15) are
 one caption: a flash in the band does not split a cue.
@@ -33,7 +34,7 @@ them into `caption_missing`, `caption_timing` and `caption_text` events against 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import cv2
@@ -44,6 +45,8 @@ from harness.detectors.base import Detector, Params
 from harness.events import Event
 from harness.measure.captions import Shown, cer
 from harness.media import Frame
+
+SECOND_READ_FRAME = 15  # 0.6 s into a caption at 25 fps: another picture behind the same text
 
 
 class CaptionParams(Params):
@@ -77,8 +80,9 @@ class _Run:
     frames: int
     mask: np.ndarray | None  # the strokes of the caption on screen (None: no caption)
     lines: list[tuple[int, int, int, int]]
-    crop: np.ndarray | None = None  # full-resolution band of the frame to read
-    crop_lines: list[tuple[int, int, int, int]] | None = None
+    # full-resolution bands of the frames to read, with their lines: the run's first frame (read
+    # only if the run ends before its third), its third, and its fifteenth
+    crops: list[tuple[np.ndarray, list[tuple[int, int, int, int]]]] = field(default_factory=list)
 
 
 def _dilate(m: np.ndarray) -> np.ndarray:
@@ -125,19 +129,16 @@ class CaptionReader(Detector):
 
     def lines(self, m: np.ndarray) -> list[tuple[int, int, int, int]]:
         """(top, bottom, left, right) of each text line in a mask, top to bottom."""
-        rows = m.sum(axis=1) >= self.p.min_row_px
+        rows = np.count_nonzero(m, axis=1) >= self.p.min_row_px
+        if not rows.any():
+            return []
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], rows.view(np.int8), [0]))))
         runs: list[list[int]] = []
-        y = 0
-        while y < len(rows):
-            if rows[y]:
-                a = y
-                while y < len(rows) and rows[y]:
-                    y += 1
-                if runs and a - runs[-1][1] <= 2:
-                    runs[-1][1] = y
-                else:
-                    runs.append([a, y])
-            y += 1
+        for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+            if runs and a - runs[-1][1] <= 2:  # accents and descenders: small gaps join
+                runs[-1][1] = b
+            else:
+                runs.append([a, b])
         out = []
         for a, b in runs:
             if b - a < self.p.min_line_px:
@@ -150,11 +151,21 @@ class CaptionReader(Detector):
             col_px = m[a:b].sum(axis=0)
             main = max(parts, key=lambda c: int(col_px[c].sum()))
             x0, x1 = int(main[0]), int(main[-1]) + 1
-            # the ends: only strokes at least 0.4 of the line tall (letters, digits), not a speck
-            # of the picture next to the box; the crop's padding brings back a trailing full stop
+            # the ends: strokes at least 0.4 of the line tall (letters, digits), and what follows them
+            # closely, not a speck of the picture next to the box
             tall = np.flatnonzero(self._tall_columns(m[a:b, x0:x1]))
             if len(tall):
-                x0, x1 = x0 + int(tall[0]), x0 + int(tall[-1]) + 1
+                lo, hi = x0 + int(tall[0]), x0 + int(tall[-1]) + 1
+                # then back out over strokes a space or less apart (an ellipsis, a leading dash,
+                # the foot of a letter its edge broke off)
+                step = max(2, int(0.4 * (b - a)))
+                for c in main[::-1]:
+                    if lo - step <= c < lo:
+                        lo = int(c)
+                for c in main:
+                    if hi <= c < hi + step:
+                        hi = int(c) + 1
+                x0, x1 = lo, hi
             # text fills a good share of its line box; a lone diagonal highlight does not
             if x1 - x0 < self.p.min_line_width * m.shape[1] or m[a:b, x0:x1].mean() < self.p.min_density:
                 continue
@@ -192,12 +203,13 @@ class CaptionReader(Detector):
             return
         if run is not None and run.mask is not None and not self._changed(run.mask, m):
             run.end_s, run.frames = t, run.frames + 1
-            if run.frames == 3:
-                self._keep(run, full, found)
+            if run.frames == 3:  # the first frame's reading is replaced: it may catch a fade
+                run.crops = [(full.copy(), found)]
+            elif run.frames == SECOND_READ_FRAME:
+                run.crops.append((full.copy(), found))
             return
         self._close()
-        self._run = _Run(t, t, 1, m, found)
-        self._keep(self._run, full, found)
+        self._run = _Run(t, t, 1, m, found, [(full.copy(), found)])
 
     def _changed(self, a: np.ndarray, b: np.ndarray) -> bool:
         na, nb = int(a.sum()), int(b.sum())
@@ -207,28 +219,31 @@ class CaptionReader(Detector):
         miss_b = int((b & ~_dilate(a)).sum()) / nb
         return max(miss_a, miss_b) > self.p.change
 
-    @staticmethod
-    def _keep(run: _Run, full: np.ndarray, found: list[tuple[int, int, int, int]]) -> None:
-        run.crop = full.copy()
-        run.crop_lines = found
-
     # ---- reading ---------------------------------------------------------------------------
     def _close(self) -> None:
         run, self._run = self._run, None
-        if run is None or run.mask is None or run.crop is None or not run.crop_lines:
+        if run is None or run.mask is None or not run.crops:
             return
-        read = [
-            (t, c)
-            for t, c in self.read(run.crop, run.crop_lines)
-            if c >= self.p.min_confidence and sum(ch.isalnum() for ch in t) >= 2
-        ]
-        if not read:
+        best: tuple[float, list[tuple[str, float]]] | None = None
+        for band, found in run.crops:  # the more confident of two readings
+            read = [
+                (t, c)
+                for t, c in self.read(band, found)
+                if c >= self.p.min_confidence and sum(ch.isalnum() for ch in t) >= 2
+            ]
+            if read:
+                conf = float(np.mean([c for _, c in read])) * min(1.0, len(read) / max(1, len(found)))
+                if best is None or conf > best[0]:
+                    best = (conf, read)
+        if best is None:
             return
-        text = "\n".join(t for t, _ in read)
-        conf = float(np.mean([c for _, c in read]))
+        text = "\n".join(t for t, _ in best[1])
+        conf = float(np.mean([c for _, c in best[1]]))
         prev = self.shown[-1] if self.shown else None
         if prev is not None and run.start_s - prev.end_s <= self.p.merge_gap_s and cer(prev.text, text) <= 0.15:
             prev.end_s, prev.frames = run.end_s, prev.frames + run.frames
+            if conf > prev.confidence:  # the caption's best reading
+                prev.text, prev.confidence = text, conf
             return
         self.shown.append(Shown(run.start_s, run.end_s, text, conf, frames=run.frames))
 

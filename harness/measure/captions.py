@@ -6,7 +6,7 @@ under the first and last captured frame showing it). `compare` matches every cue
 shown and scores it:
 
 - **missing**: no shown caption overlaps the cue's time (widened by `search_s`) and reads like
-  it (character error rate at most `same_cer`);
+  it (character error rate at most `same_cer`), nor shows other text over most of its time;
 - **timing**: first / last title frame showing the cue minus the cue's own first / last frame;
   beyond `timing_frames` either way it is a `caption_timing` failure;
 - **text**: character error rate (edit distance over the cue's length, after folding case and
@@ -25,7 +25,8 @@ Policy defaults and where they come from:
   character in twenty, under `max_cer`, and still the wrong time; the recogniser read every digit
   of the benchmark's clean captions right.
 - `same_cer = 0.5`: below this the text is recognisably the cue's (even when garbled), above
-  it it is some other text.
+  it it is some other text; other text on screen for at least `same_time` (half) of the cue's own
+  time (or of its own) is still that cue, with the wrong words.
 """
 
 from __future__ import annotations
@@ -219,6 +220,7 @@ class CaptionPolicy:
     max_cer: float = 0.05
     same_cer: float = 0.5
     search_s: float = 3.0  # how far outside its own time a late or early cue is looked for
+    same_time: float = 0.5  # text unlike any cue, on screen this share of a cue's time: that cue, garbled
     exact_numbers: bool = True  # a wrong digit (a time, a score, a channel) fails at any CER
 
 
@@ -265,6 +267,17 @@ def compare(
             key = (round(c, 3), -overlap, k)
             if c <= pol.same_cer and (best is None or key < best):
                 best = key
+        if best is None:
+            # text unlike the cue's, but on screen for most of the cue's own time: the cue, garbled
+            for k, s in enumerate(usable):
+                if k in taken:
+                    continue
+                assert s.first_frame is not None and s.last_frame is not None
+                overlap = min(last, s.last_frame) - max(first, s.first_frame) + 1
+                if overlap >= pol.same_time * min(last - first + 1, s.last_frame - s.first_frame + 1):
+                    key = (round(cer(cue.text, s.text), 3), -overlap, k)
+                    if best is None or key[1] < best[1]:
+                        best = key
         if best is None:
             results.append(CueResult(cue, None, problems=["missing"]))
             continue

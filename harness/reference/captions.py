@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -71,29 +72,50 @@ class Patch:
     alpha: np.ndarray  # (h, w, 1) uint16 0..256: how much of `color` covers the picture
 
 
-@lru_cache(maxsize=64)
-def _patch(text: str, width: int, height: int) -> Patch:
+@dataclass(frozen=True)
+class CaptionStyle:
+    """How a renderer draws captions: the three CEA-708 / EBU-TT-D ways of keeping text legible on
+    any picture (a translucent box, a black edge, a drop shadow), the text colour and size."""
+
+    edge: Literal["box", "outline", "shadow"] = "box"
+    color: tuple[int, int, int] = TEXT_RGB  # RGB
+    text_height: float = TEXT_HEIGHT
+    box_alpha: float = BOX_ALPHA
+    bottom: float = BOX_BOTTOM
+
+
+@lru_cache(maxsize=128)
+def _patch(text: str, width: int, height: int, style: CaptionStyle = CaptionStyle()) -> Patch:
     from PIL import Image, ImageDraw, ImageFont
 
-    size = max(10, int(round(height * TEXT_HEIGHT)))
+    size = max(10, int(round(height * style.text_height)))
     font = ImageFont.truetype(str(font_path()), size)
     lines = text.split("\n")
     pad_x, pad_y, gap = int(size * 0.45), int(size * 0.25), int(size * 0.2)
+    edge = max(1, size // 14)  # outline / shadow thickness: 2-3 px at 720p
     boxes = [font.getbbox(line) for line in lines]
     line_h = int(size * 1.2)
     w = int(min(width, max(b[2] - b[0] for b in boxes) + 2 * pad_x))
     h = len(lines) * line_h + (len(lines) - 1) * gap + 2 * pad_y
-    img = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(img)
+    fill = Image.new("L", (w, h), 0)  # the text itself
+    dark = Image.new("L", (w, h), 0)  # the black edge or shadow
+    df, dd = ImageDraw.Draw(fill), ImageDraw.Draw(dark)
     for k, (line, b) in enumerate(zip(lines, boxes, strict=True)):
-        lw = b[2] - b[0]
-        draw.text((int((w - lw) // 2 - b[0]), pad_y + k * (line_h + gap)), line, fill=255, font=font)
-    text_a = np.asarray(img, np.float32)[:, :, None] / 255.0
-    box_a = BOX_ALPHA
-    alpha = box_a + (1 - box_a) * text_a  # text is opaque, the box translucent
+        xy = (int((w - (b[2] - b[0])) // 2 - b[0]), pad_y + k * (line_h + gap))
+        df.text(xy, line, fill=255, font=font)
+        if style.edge == "outline":
+            dd.text(xy, line, fill=255, font=font, stroke_width=edge, stroke_fill=255)
+        elif style.edge == "shadow":
+            dd.text((xy[0] + edge, xy[1] + edge), line, fill=255, font=font, stroke_width=edge // 2, stroke_fill=255)
+    text_a = np.asarray(fill, np.float32)[:, :, None] / 255.0
+    if style.edge == "box":
+        under = np.full_like(text_a, style.box_alpha)
+    else:
+        under = np.asarray(dark, np.float32)[:, :, None] / 255.0
+    alpha = under + (1 - under) * text_a  # text opaque over its box, edge or shadow (black)
     color = np.zeros((h, w, 3), np.float32)
-    color[:] = np.array(TEXT_RGB[::-1], np.float32) * (text_a / np.maximum(alpha, 1e-6))
-    y1 = int(round(height * BOX_BOTTOM))
+    color[:] = np.array(style.color[::-1], np.float32) * (text_a / np.maximum(alpha, 1e-6))
+    y1 = int(round(height * style.bottom))
     return Patch(
         max(0, y1 - h),
         (width - w) // 2,
@@ -102,10 +124,10 @@ def _patch(text: str, width: int, height: int) -> Patch:
     )
 
 
-def draw(img: np.ndarray, text: str) -> np.ndarray:
+def draw(img: np.ndarray, text: str, style: CaptionStyle | None = None) -> np.ndarray:
     """`img` (BGR uint8) with the caption `text` drawn on it (a new array; `img` is untouched)."""
     h, w = img.shape[:2]
-    p = _patch(text, w, h)
+    p = _patch(text, w, h, style or CaptionStyle())
     out = img.copy()
     ph, pw = p.color.shape[:2]
     region = out[p.y0 : p.y0 + ph, p.x0 : p.x0 + pw]
