@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    # SIGINT too, even where it arrives ignored: a shell without job control starts background
+    # commands (a CI runner's, a lab script's `vqa capture ... &`) with SIGINT ignored, and
+    # `kill -INT` then left a recording running to its end (seen in CI)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler) if main_thread else None
     dumps = False
     if main_thread and hasattr(signal, "SIGUSR1"):
         # `kill -USR1 PID` prints every thread's stack to stderr: for a command that seems stuck
@@ -72,5 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         release_devices()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
         if dumps:
             faulthandler.unregister(signal.SIGUSR1)

@@ -82,7 +82,12 @@ def test_a_signal_during_a_recording_closes_the_bundle_and_leaves_no_process(rep
     out = tmp_path / "b"
     env = {**os.environ, "VQA_LOCK_DIR": str(tmp_path / "locks")}
     cmd = [sys.executable, "-m", "harness.cli", "capture", "--device", device, "--title", TITLE, "--seconds", "60"]
-    p = subprocess.Popen([*cmd, "--out", str(out)], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # SIGINT as a shell without job control leaves it for a background command: ignored on entry
+    # (a CI runner's `pytest &`, a lab script's `vqa capture ... &`); `kill -INT` must still stop it
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sig == signal.SIGINT else None
+    p = subprocess.Popen(
+        [*cmd, "--out", str(out)], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ignore
+    )
     deadline = time.monotonic() + 60
     while _rows(out / "frames.csv") < 75 and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
