@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -15,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from harness.bench.captions import _encode
 from harness.config import FaultSpec
 from harness.detectors.captions import CaptionReader
 from harness.impairments.captions import garble, schedule, truth
@@ -211,18 +211,6 @@ def test_a_garbled_and_a_late_cue_are_told_apart_from_clean_ones(footage):
 
 
 # ---- vqa analyze --captions ---------------------------------------------------------------------
-def _encode(path: Path, frames: list[np.ndarray], fps: int = 25) -> None:
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=Fraction(fps))
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        s.options = {"crf": "18", "preset": "ultrafast"}
-        for img in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-
-
 def test_vqa_analyze_checks_any_file_against_a_cue_file(tmp_path, footage):
     cues_txt = (
         "WEBVTT\n\n00:01.000 --> 00:03.000\nThe bus leaves at 9:15.\n\n00:04.000 --> 00:06.000\nPlease stand clear.\n"
@@ -235,7 +223,7 @@ def test_vqa_analyze_checks_any_file_against_a_cue_file(tmp_path, footage):
         draw(img, track.at(i / 25)) if track.at(i / 25) else img for i, img in enumerate(footage["bikes-720p25"][:175])
     ]
     clip = tmp_path / "clip.mp4"
-    _encode(clip, frames)
+    _encode(clip, frames, 25.0)
     out = tmp_path / "a.json"
     r = subprocess.run(
         [
